@@ -1,0 +1,11 @@
+DROP TRIGGER audit_events_append_only ON audit_events;
+DROP FUNCTION forbid_change();
+DROP TABLE audit_events;
+DROP TABLE attendance_records;
+DROP TABLE roster_entries;
+DROP TABLE workers;
+DROP TABLE wage_accounts;
+DROP TABLE project_subcontractors;
+DROP TABLE projects;
+DROP TABLE api_keys;
+DROP TABLE organizations;

@@ -1,0 +1,62 @@
+//! The HTTP API: thin actix-web handlers per resource. Handlers turn raw
+//! input into domain types at the edge, ask `access` whether the caller may,
+//! and leave the work to `db`.
+
+pub mod attendance;
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod fields;
+pub mod health;
+pub mod openapi;
+pub mod organizations;
+pub mod projects;
+pub mod tabular;
+pub mod workers;
+
+use actix_web::web;
+
+use crate::db::PgPool;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: PgPool,
+}
+
+/// Registers every route, body limits and error handlers on an actix app.
+pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(web::PayloadConfig::new(max_body_bytes))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(max_body_bytes)
+                    .error_handler(error::json_error),
+            )
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
+                error::ApiError::bad_request("INVALID_PATH", err.to_string()).into()
+            }))
+            .service(health::healthz)
+            .service(health::readyz)
+            .service(openapi::openapi_json)
+            .service(openapi::docs)
+            .service(organizations::create)
+            .service(projects::create)
+            .service(projects::get)
+            .service(projects::attach_subcontractor)
+            .service(projects::put_wage_account)
+            .service(workers::put_workers)
+            .service(workers::list_workers)
+            .service(attendance::post_attendance)
+            .default_service(web::to(not_found));
+    }
+}
+
+async fn not_found(
+    req: actix_web::HttpRequest,
+) -> Result<actix_web::HttpResponse, error::ApiError> {
+    Err(error::ApiError::new(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "NO_SUCH_ROUTE",
+        format!("there is no {} {}", req.method(), req.path()),
+    ))
+}

@@ -1,0 +1,154 @@
+//! `POST /v1/organizations`: an admin registers owners, contractors,
+//! subcontractors, banks and regulators. (`wagebridge org add` does the same
+//! from the command line.)
+
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::Caller;
+use super::body;
+use super::error::{ApiError, Problem};
+use super::fields;
+use super::AppState;
+use crate::access::OrgKind;
+use crate::db::organizations::{NewOrganization, Organization};
+use crate::db::{self, audit};
+use crate::domain::{RegionCode, Uscc};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrganization {
+    pub kind: OrgKind,
+    #[schema(example = "中建三局第一建设工程有限责任公司")]
+    pub name: String,
+    /// 统一社会信用代码 (GB 32100-2015).
+    #[schema(example = "91420100177698339B")]
+    pub uscc: String,
+    /// Required for a regulator: it sees this region and everything under it.
+    #[schema(example = "420000")]
+    pub region_code: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationView {
+    pub kind: OrgKind,
+    pub name: String,
+    pub uscc: String,
+    pub region_code: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Organization> for OrganizationView {
+    fn from(o: Organization) -> Self {
+        OrganizationView {
+            kind: o.kind(),
+            name: o.name,
+            uscc: o.uscc,
+            region_code: o.region_code,
+            created_at: o.created_at,
+        }
+    }
+}
+
+/// A checked request to register an organisation, shared by the API and the CLI.
+pub struct OrganizationInput {
+    pub kind: OrgKind,
+    pub name: String,
+    pub uscc: Uscc,
+    pub region: Option<RegionCode>,
+}
+
+impl OrganizationInput {
+    pub fn parse(
+        kind: OrgKind,
+        name: &str,
+        uscc: &str,
+        region: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        let name = fields::text("name", name, 200)?;
+        let uscc = fields::uscc("uscc", uscc)?;
+        let region = region
+            .map(|r| fields::region("region_code", r))
+            .transpose()?;
+        if kind == OrgKind::Regulator && region.is_none() {
+            return Err(ApiError::invalid_field(
+                "region_code",
+                "MISSING_FIELD",
+                "a regulator needs the region code it oversees",
+            ));
+        }
+        Ok(OrganizationInput {
+            kind,
+            name,
+            uscc,
+            region,
+        })
+    }
+
+    /// Stores it; a USCC already registered is a conflict.
+    pub fn store(
+        &self,
+        conn: &mut diesel::PgConnection,
+        actor: Option<i64>,
+    ) -> Result<Result<Organization, ApiError>, db::DbError> {
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            let new = NewOrganization {
+                kind: self.kind.as_str(),
+                name: &self.name,
+                uscc: self.uscc.as_str(),
+                region_code: self.region.as_ref().map(|r| r.as_str()),
+            };
+            let Some(org) = db::organizations::insert(conn, &new)? else {
+                return Ok(Err(ApiError::conflict(
+                    "ORGANIZATION_EXISTS",
+                    "an organisation with this USCC is already registered",
+                )
+                .with_field("uscc")));
+            };
+            audit::record(
+                conn,
+                actor,
+                "organization",
+                Some(org.id),
+                "created",
+                serde_json::json!({ "kind": org.kind, "uscc": org.uscc }),
+            )?;
+            Ok(Ok(org))
+        })
+    }
+}
+
+/// Register an organisation (admin keys only).
+#[utoipa::path(
+    tag = "organizations",
+    request_body = CreateOrganization,
+    responses(
+        (status = 201, body = OrganizationView),
+        (status = 403, body = Problem),
+        (status = 409, body = Problem),
+        (status = 422, body = Problem),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/v1/organizations")]
+pub async fn create(
+    req: HttpRequest,
+    bytes: body::Body,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[OrgKind::Admin])?;
+    let input: CreateOrganization = body::json(&req, &bytes)?;
+    let input = OrganizationInput::parse(
+        input.kind,
+        &input.name,
+        &input.uscc,
+        input.region_code.as_deref(),
+    )?;
+    let actor = caller.id();
+    let org = db::run(&state.pool, move |conn| input.store(conn, Some(actor))).await??;
+    Ok(HttpResponse::Created().json(OrganizationView::from(org)))
+}

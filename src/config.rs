@@ -1,0 +1,139 @@
+//! Settings, from environment variables and an optional TOML file
+//! (`--config FILE` or `WAGEBRIDGE_CONFIG`). The environment wins over the file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines, for a terminal.
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+/// Everything the binary can be told.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// PostgreSQL URL; without one, a private cluster is started under `data_dir`.
+    pub database_url: Option<String>,
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Server certificate and key (PEM); with both set, `serve` speaks HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// CA bundle (PEM) that client certificates must chain to (banks' mutual TLS).
+    pub tls_client_ca: Option<PathBuf>,
+    pub log_format: LogFormat,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// The optional TOML file; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    database_url: Option<String>,
+    bind: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_client_ca: Option<PathBuf>,
+    log_format: Option<LogFormat>,
+    max_body_bytes: Option<usize>,
+}
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("environment variable {name}: {reason}")]
+    Env { name: &'static str, reason: String },
+}
+
+impl Settings {
+    /// Reads the file (if any), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let file_path = file
+            .map(Path::to_path_buf)
+            .or_else(|| env("WAGEBRIDGE_CONFIG").map(PathBuf::from));
+        let from_file = match file_path {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse { path, source })?
+            }
+            None => FileSettings::default(),
+        };
+
+        let bind = match env("WAGEBRIDGE_BIND") {
+            Some(v) => v.parse().map_err(|e| ConfigError::Env {
+                name: "WAGEBRIDGE_BIND",
+                reason: format!("{v:?} is not an address such as 127.0.0.1:8080 ({e})"),
+            })?,
+            None => from_file
+                .bind
+                .unwrap_or_else(|| DEFAULT_BIND.parse().expect("default bind address parses")),
+        };
+        let log_format = match env("WAGEBRIDGE_LOG_FORMAT").as_deref() {
+            Some("json") => LogFormat::Json,
+            Some("text") => LogFormat::Text,
+            Some(other) => {
+                return Err(ConfigError::Env {
+                    name: "WAGEBRIDGE_LOG_FORMAT",
+                    reason: format!("{other:?} is neither \"text\" nor \"json\""),
+                })
+            }
+            None => from_file.log_format.unwrap_or(LogFormat::Text),
+        };
+        let max_body_bytes = match env("WAGEBRIDGE_MAX_BODY_BYTES") {
+            Some(v) => v.parse().map_err(|_| ConfigError::Env {
+                name: "WAGEBRIDGE_MAX_BODY_BYTES",
+                reason: format!("{v:?} is not a number of bytes"),
+            })?,
+            None => from_file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+        };
+
+        Ok(Settings {
+            database_url: env("DATABASE_URL").or(from_file.database_url),
+            bind,
+            data_dir: env("WAGEBRIDGE_DATA_DIR")
+                .map(PathBuf::from)
+                .or(from_file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("./var")),
+            tls_cert: env("WAGEBRIDGE_TLS_CERT")
+                .map(PathBuf::from)
+                .or(from_file.tls_cert),
+            tls_key: env("WAGEBRIDGE_TLS_KEY")
+                .map(PathBuf::from)
+                .or(from_file.tls_key),
+            tls_client_ca: env("WAGEBRIDGE_TLS_CLIENT_CA")
+                .map(PathBuf::from)
+                .or(from_file.tls_client_ca),
+            log_format,
+            max_body_bytes,
+        })
+    }
+}
+
+/// A non-empty environment variable.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}

@@ -1,0 +1,64 @@
+//! PostgreSQL through diesel: the connection pool, the embedded migrations,
+//! and the queries, grouped by aggregate. Nothing here knows about HTTP.
+
+pub mod attendance;
+pub mod audit;
+pub mod local_cluster;
+pub mod organizations;
+pub mod projects;
+pub mod roster;
+pub mod schema;
+
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+pub type PgPooled = PooledConnection<ConnectionManager<PgConnection>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database pool: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("database: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("database connection: {0}")]
+    Connection(#[from] diesel::ConnectionError),
+    #[error("migrations: {0}")]
+    Migration(String),
+    #[error("the database task was cancelled")]
+    Cancelled,
+}
+
+/// A pool of `size` connections to `url`.
+pub fn pool(url: &str, size: u32) -> Result<PgPool, DbError> {
+    let manager = ConnectionManager::<PgConnection>::new(url);
+    Ok(Pool::builder()
+        .max_size(size)
+        .connection_timeout(std::time::Duration::from_secs(10))
+        .build(manager)?)
+}
+
+/// Runs every pending migration; returns the versions applied.
+pub fn run_migrations(conn: &mut PgConnection) -> Result<Vec<String>, DbError> {
+    conn.run_pending_migrations(MIGRATIONS)
+        .map(|versions| versions.iter().map(|v| v.to_string()).collect())
+        .map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// Runs blocking diesel work on tokio's blocking pool, so the actix workers never wait on the database.
+pub async fn run<T, F>(pool: &PgPool, work: F) -> Result<T, DbError>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, DbError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(|_| DbError::Cancelled)?
+}

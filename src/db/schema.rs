@@ -1,0 +1,141 @@
+// The tables, as diesel sees them. Keep in step with migrations/.
+
+diesel::table! {
+    organizations (id) {
+        id -> Int8,
+        kind -> Text,
+        name -> Text,
+        uscc -> Text,
+        region_code -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Int8,
+        organization_id -> Int8,
+        key_hash -> Bytea,
+        key_prefix -> Text,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    projects (id) {
+        id -> Int8,
+        code -> Text,
+        name -> Text,
+        region_code -> Text,
+        owner_id -> Int8,
+        contractor_id -> Int8,
+        contract_amount -> Numeric,
+        contract_signed_on -> Date,
+        labour_cost_share_percent -> Numeric,
+        labour_cost_due_day -> Int2,
+        payday -> Int2,
+        planned_start_on -> Date,
+        planned_end_on -> Date,
+        minimum_monthly_wage -> Numeric,
+        created_at -> Timestamptz,
+        created_by -> Int8,
+    }
+}
+
+diesel::table! {
+    project_subcontractors (project_id, organization_id) {
+        project_id -> Int8,
+        organization_id -> Int8,
+        attached_at -> Timestamptz,
+        attached_by -> Int8,
+    }
+}
+
+diesel::table! {
+    wage_accounts (id) {
+        id -> Int8,
+        project_id -> Int8,
+        bank_code -> Text,
+        account_number -> Text,
+        account_name -> Text,
+        opened_on -> Date,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    workers (id) {
+        id -> Int8,
+        id_number -> Text,
+        name -> Text,
+        phone -> Nullable<Text>,
+        card_number -> Nullable<Text>,
+        card_bank -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    roster_entries (id) {
+        id -> Int8,
+        project_id -> Int8,
+        worker_id -> Int8,
+        employer_id -> Int8,
+        team -> Nullable<Text>,
+        trade -> Nullable<Text>,
+        contract_signed_on -> Date,
+        entered_on -> Date,
+        exited_on -> Nullable<Date>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    attendance_records (id) {
+        id -> Int8,
+        project_id -> Int8,
+        worker_id -> Int8,
+        work_date -> Date,
+        hours -> Numeric,
+        source -> Nullable<Text>,
+        recorded_at -> Timestamptz,
+        recorded_by -> Int8,
+        superseded_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Int8,
+        at -> Timestamptz,
+        actor_id -> Nullable<Int8>,
+        entity -> Text,
+        entity_id -> Nullable<Int8>,
+        action -> Text,
+        data -> Jsonb,
+    }
+}
+
+diesel::joinable!(api_keys -> organizations (organization_id));
+diesel::joinable!(project_subcontractors -> projects (project_id));
+diesel::joinable!(project_subcontractors -> organizations (organization_id));
+diesel::joinable!(wage_accounts -> projects (project_id));
+diesel::joinable!(roster_entries -> projects (project_id));
+diesel::joinable!(roster_entries -> workers (worker_id));
+diesel::joinable!(attendance_records -> workers (worker_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    api_keys,
+    projects,
+    project_subcontractors,
+    wage_accounts,
+    workers,
+    roster_entries,
+    attendance_records,
+    audit_events,
+);

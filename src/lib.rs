@@ -1,0 +1,15 @@
+//! wagebridge: keeps migrant construction workers paid.
+//!
+//! - [`domain`]: pure types and rules (identifiers, money, periods), no I/O.
+//! - [`access`]: who may see and change what.
+//! - [`db`]: PostgreSQL through diesel; the database guards the invariants.
+//! - [`api`]: the HTTP API (actix-web), problem+json errors, OpenAPI.
+//! - [`server`]: assembling and running the HTTP server.
+
+pub mod access;
+pub mod api;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod server;
+pub mod telemetry;

@@ -1,0 +1,169 @@
+//! The `wagebridge` command: the service and its administration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use wagebridge::access::OrgKind;
+use wagebridge::api::organizations::OrganizationInput;
+use wagebridge::config::{LogFormat, Settings};
+use wagebridge::server::{self, Database};
+use wagebridge::{db, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "wagebridge",
+    version,
+    about = "Keeps migrant construction workers paid"
+)]
+struct Cli {
+    /// TOML settings file (also WAGEBRIDGE_CONFIG); environment variables win over it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Log format (also WAGEBRIDGE_LOG_FORMAT).
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API (and, without DATABASE_URL, a private PostgreSQL cluster).
+    Serve {
+        /// Address to listen on (also WAGEBRIDGE_BIND; default 127.0.0.1:8080).
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Organisations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Register an organisation.
+    Add {
+        #[arg(long, value_parser = parse_kind)]
+        kind: OrgKind,
+        #[arg(long)]
+        name: String,
+        /// 统一社会信用代码 (18 characters).
+        #[arg(long)]
+        uscc: String,
+        /// GB/T 2260 region code; required for a regulator.
+        #[arg(long)]
+        region: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Issue a new API key for an organisation; prints the key, alone, once.
+    Issue {
+        /// The organisation's USCC.
+        #[arg(long)]
+        org: String,
+    },
+}
+
+fn parse_kind(s: &str) -> Result<OrgKind, String> {
+    s.parse()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    if let Some(format) = cli.log_format {
+        settings.log_format = format;
+    }
+    telemetry::init(settings.log_format);
+
+    match cli.command {
+        Command::Serve { bind } => {
+            if let Some(bind) = bind {
+                settings.bind = bind;
+            }
+            let database = Database::open(&settings)?;
+            let pool = database.migrated_pool(16)?;
+            let runtime = tokio::runtime::Runtime::new()?;
+            let result = runtime.block_on(server::serve(&settings, pool));
+            drop(runtime);
+            // Dropping the database stops a cluster we started.
+            drop(database);
+            result
+        }
+        Command::Migrate => {
+            let database = Database::open(&settings)?;
+            database.migrated_pool(1)?;
+            eprintln!("migrations are up to date");
+            Ok(())
+        }
+        Command::Org {
+            command:
+                OrgCommand::Add {
+                    kind,
+                    name,
+                    uscc,
+                    region,
+                },
+        } => {
+            let input =
+                OrganizationInput::parse(kind, &name, &uscc, region.as_deref()).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{}{}",
+                        e.field.map(|f| format!("{f}: ")).unwrap_or_default(),
+                        e.detail
+                    )
+                })?;
+            let database = Database::open(&settings)?;
+            let pool = database.migrated_pool(1)?;
+            let mut conn = pool.get()?;
+            let org = input
+                .store(&mut conn, None)?
+                .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+            eprintln!("registered {} {} ({})", org.kind, org.name, org.uscc);
+            Ok(())
+        }
+        Command::Key {
+            command: KeyCommand::Issue { org },
+        } => {
+            let database = Database::open(&settings)?;
+            let pool = database.migrated_pool(1)?;
+            let mut conn = pool.get()?;
+            let uscc = org.trim().to_ascii_uppercase();
+            let org = db::organizations::find_by_uscc(&mut conn, &uscc)?.with_context(|| {
+                format!("no organisation with USCC {uscc} is registered (wagebridge org add)")
+            })?;
+            let key = db::organizations::issue_key(&mut conn, org.id)?;
+            eprintln!(
+                "issued key {}… for {} ({}); it is shown only now",
+                key.prefix, org.name, org.kind
+            );
+            println!("{}", key.secret);
+            Ok(())
+        }
+    }
+}
