@@ -44,13 +44,12 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let mut err = json_body_error(e.inner());
-        if path != "." && !path.is_empty() {
-            err.field = Some(match err.field.take() {
-                // serde names the unknown/missing field itself; the path names its parent.
-                Some(f) if err.code != "INVALID_FIELD" => format!("{path}.{f}"),
-                _ => path,
-            });
-        }
+        let named = err.field.take();
+        err.field = match (path.as_str(), named) {
+            ("." | "", named) => named,
+            (path, Some(f)) if !path.ends_with(f.as_str()) => Some(format!("{path}.{f}")),
+            (path, _) => Some(path.to_owned()),
+        };
         err
     })?;
     de.end().map_err(|e| json_body_error(&e))?;
