@@ -922,3 +922,44 @@ async fn health_openapi_and_docs_are_served() {
         .await
         .problem(404, "NO_SUCH_ROUTE");
 }
+
+#[actix_web::test]
+async fn only_the_projects_contractor_attaches_subcontractors() {
+    let app = TestApp::new().await;
+    let w = world(&app).await;
+    let body = json!({ "uscc": w.other_sub.uscc });
+    for key in [&w.owner.key, &w.sub.key, &w.regulator.key] {
+        app.send_json("POST", key, &path(&w, "/subcontractors"), &body)
+            .await
+            .problem(403, "FORBIDDEN");
+    }
+    for key in [
+        &w.other_contractor.key,
+        &w.other_sub.key,
+        &w.other_regulator.key,
+    ] {
+        app.send_json("POST", key, &path(&w, "/subcontractors"), &body)
+            .await
+            .problem(404, "NOT_FOUND");
+    }
+    let r = app
+        .send_json(
+            "POST",
+            &w.contractor.key,
+            &path(&w, "/subcontractors"),
+            &json!({ "uscc": w.owner.uscc }),
+        )
+        .await;
+    r.problem(422, "WRONG_ORGANIZATION_KIND");
+    let r = app
+        .send_json(
+            "POST",
+            &w.contractor.key,
+            &path(&w, "/subcontractors"),
+            &body,
+        )
+        .await;
+    assert_eq!(r.json()["subcontractors"].as_array().unwrap().len(), 2);
+    // The newly attached subcontractor now sees the project.
+    assert_eq!(app.get(&w.other_sub.key, &path(&w, "")).await.status, 200);
+}

@@ -252,7 +252,7 @@ impl MinimumWageTable {
             .rates
             .iter()
             .filter(|r| &r.set_by == set_by && r.tier == tier)
-            .filter(|r| r.effective_from.map_or(true, |from| from <= on))
+            .filter(|r| r.effective_from.is_none_or(|from| from <= on))
             .max_by_key(|r| r.effective_from)?;
         Some(MinimumWage {
             monthly: rate.monthly,

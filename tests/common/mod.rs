@@ -81,6 +81,8 @@ fn start_private_cluster() -> Server {
 }
 
 /// A detached shell that waits for this process to exit, then stops the cluster and deletes it.
+// It must outlive this process, so it is never waited for.
+#[allow(clippy::zombie_processes)]
 fn spawn_watchdog(cluster: &LocalCluster, dir: &Path) {
     let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
     let stop = cluster
