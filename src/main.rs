@@ -50,6 +50,19 @@ enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Bank files, for integration engineers.
+    BankFile {
+        #[command(subcommand)]
+        command: BankFileCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BankFileCommand {
+    /// Detect a bank file's dialect, message and version and print its content as JSON.
+    Inspect { file: PathBuf },
+    /// Check an ISO 20022 file against its official XSD (needs xmllint) and say where it fails.
+    Validate { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -94,6 +107,32 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints a line; a closed pipe (`| head`) is not an error.
+fn print_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+fn bank_file(command: BankFileCommand) -> anyhow::Result<()> {
+    match command {
+        BankFileCommand::Inspect { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let json = bank_adapters::dialect::inspect(&bytes)
+                .with_context(|| format!("{} cannot be read", file.display()))?;
+            print_stdout(&serde_json::to_string_pretty(&json)?)
+        }
+        BankFileCommand::Validate { file } => {
+            bank_adapters::iso20022::validate_with_xmllint(&file)
+                .with_context(|| format!("{} does not validate", file.display()))?;
+            print_stdout(&format!("{}: valid", file.display()))
+        }
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let mut settings = Settings::load(cli.config.as_deref())?;
     if let Some(format) = cli.log_format {
@@ -102,6 +141,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     telemetry::init(settings.log_format);
 
     match cli.command {
+        // Needs no database.
+        Command::BankFile { command } => bank_file(command),
         Command::Serve { bind } => {
             if let Some(bind) = bind {
                 settings.bind = bind;
@@ -162,8 +203,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "issued key {}… for {} ({}); it is shown only now",
                 key.prefix, org.name, org.kind
             );
-            println!("{}", key.secret);
-            Ok(())
+            print_stdout(&key.secret)
         }
     }
 }

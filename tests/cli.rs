@@ -50,21 +50,9 @@ struct Served {
 }
 
 impl Served {
+    /// Starts `serve` and waits until `/readyz` answers over plain HTTP.
     fn start(envs: &[(&str, &str)]) -> Served {
-        let port = free_port();
-        let mut cmd = Command::new(BIN);
-        cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .env_remove("DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        for (k, v) in envs {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().expect("start serve");
-        let served = Served {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
+        let served = Served::spawn(envs);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(r) = reqwest::blocking::get(format!("{}/readyz", served.base)) {
@@ -76,6 +64,24 @@ impl Served {
             std::thread::sleep(Duration::from_millis(200));
         }
         served
+    }
+
+    /// Starts `serve` without waiting for it.
+    fn spawn(envs: &[(&str, &str)]) -> Served {
+        let port = free_port();
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start serve");
+        Served {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
     }
 
     fn stop(&mut self) {
@@ -278,4 +284,146 @@ fn serve_without_database_url_runs_and_stops_its_own_cluster() {
         s, 409,
         "the owner registered before the restart is still there"
     );
+}
+
+/// A certificate and its key, as PEM files in `dir`.
+struct Pem {
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+}
+
+fn write_pem(dir: &Path, name: &str, cert: &rcgen::Certificate, key: &rcgen::KeyPair) -> Pem {
+    let pem = Pem {
+        cert: dir.join(format!("{name}.pem")),
+        key: dir.join(format!("{name}.key")),
+    };
+    std::fs::write(&pem.cert, cert.pem()).unwrap();
+    std::fs::write(&pem.key, key.serialize_pem()).unwrap();
+    pem
+}
+
+fn make_ca(name: &str) -> rcgen::CertifiedIssuer<'static, rcgen::KeyPair> {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap()).unwrap()
+}
+
+fn leaf(
+    names: &[&str],
+    issuer: &rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+) -> (rcgen::Certificate, rcgen::KeyPair) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params =
+        rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .unwrap();
+    (params.signed_by(&key, issuer).unwrap(), key)
+}
+
+/// GET `path` over TLS, optionally presenting a client certificate; the status line, or the TLS error.
+fn tls_get(port: u16, ca_pem: &Path, client: Option<&Pem>, path: &str) -> Result<String, String> {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pemfile::certs(&mut std::io::BufReader::new(
+        std::fs::File::open(ca_pem).unwrap(),
+    )) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    let config = match client {
+        Some(pem) => {
+            let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(
+                std::fs::File::open(&pem.cert).unwrap(),
+            ))
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+            let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(
+                std::fs::File::open(&pem.key).unwrap(),
+            ))
+            .unwrap()
+            .unwrap();
+            builder.with_client_auth_cert(certs, key).unwrap()
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let server_name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let conn =
+        rustls::ClientConnection::new(Arc::new(config), server_name).map_err(|e| e.to_string())?;
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    write!(
+        tls,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut response = Vec::new();
+    tls.read_to_end(&mut response).map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&response);
+    text.lines()
+        .next()
+        .map(str::to_owned)
+        .ok_or_else(|| "empty response".to_owned())
+}
+
+#[test]
+fn serve_speaks_https_and_verifies_bank_client_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = make_ca("wagebridge test CA");
+    let ca_pem = dir.path().join("ca.pem");
+    std::fs::write(&ca_pem, ca.pem()).unwrap();
+    let (server_cert, server_key) = leaf(&["localhost", "127.0.0.1"], &ca);
+    let server = write_pem(dir.path(), "server", &server_cert, &server_key);
+    let (bank_cert, bank_key) = leaf(&["bank-102"], &ca);
+    let bank = write_pem(dir.path(), "bank", &bank_cert, &bank_key);
+    let rogue_ca = make_ca("somebody else");
+    let (rogue_cert, rogue_key) = leaf(&["bank-666"], &rogue_ca);
+    let rogue = write_pem(dir.path(), "rogue", &rogue_cert, &rogue_key);
+
+    let db = TestDb::new();
+    let (cert, key) = (
+        server.cert.display().to_string(),
+        server.key.display().to_string(),
+    );
+    let ca_path = ca_pem.display().to_string();
+    let served = Served::spawn(&[
+        ("DATABASE_URL", db.url.as_str()),
+        ("WAGEBRIDGE_TLS_CERT", cert.as_str()),
+        ("WAGEBRIDGE_TLS_KEY", key.as_str()),
+        ("WAGEBRIDGE_TLS_CLIENT_CA", ca_path.as_str()),
+    ]);
+    let port: u16 = served.base.rsplit(':').next().unwrap().parse().unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        match tls_get(port, &ca_pem, Some(&bank), "/readyz") {
+            Ok(line) => break line,
+            Err(e) => assert!(Instant::now() < deadline, "HTTPS never came up: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(
+        status, "HTTP/1.1 200 OK",
+        "a bank with a certificate from our CA is served"
+    );
+    assert_eq!(
+        tls_get(port, &ca_pem, None, "/healthz").unwrap(),
+        "HTTP/1.1 200 OK",
+        "API-key clients need no certificate"
+    );
+    assert!(
+        tls_get(port, &ca_pem, Some(&rogue), "/healthz").is_err(),
+        "a certificate from another CA is refused in the handshake"
+    );
+    // Plain HTTP is not spoken on the TLS port.
+    assert!(reqwest::blocking::get(format!("{}/healthz", served.base))
+        .map(|r| r.status() != 200)
+        .unwrap_or(true));
 }

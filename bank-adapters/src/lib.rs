@@ -1,5 +1,7 @@
-//! Bank file formats: a neutral payment and statement model, and the dialects that
-//! turn it into the files banks exchange and back. Knows nothing of the database.
-
+pub mod cn_icbc;
+pub mod dialect;
 pub mod error;
+pub mod iso20022;
 pub mod model;
+pub mod payment_read;
+pub mod xml;

@@ -200,22 +200,21 @@ pub struct Statement {
 }
 
 impl Statement {
-    /// Sum of booked credits.
-    pub fn total_credits(&self) -> Decimal {
-        self.entries
-            .iter()
-            .filter(|e| e.direction == Direction::Credit)
-            .map(|e| e.amount.value)
-            .sum()
+    /// Sum of booked credits; `None` if a hostile file's amounts overflow.
+    pub fn total_credits(&self) -> Option<Decimal> {
+        self.booked_sum(Direction::Credit)
     }
 
-    /// Sum of booked debits.
-    pub fn total_debits(&self) -> Decimal {
+    /// Sum of booked debits; `None` if a hostile file's amounts overflow.
+    pub fn total_debits(&self) -> Option<Decimal> {
+        self.booked_sum(Direction::Debit)
+    }
+
+    fn booked_sum(&self, direction: Direction) -> Option<Decimal> {
         self.entries
             .iter()
-            .filter(|e| e.direction == Direction::Debit)
-            .map(|e| e.amount.value)
-            .sum()
+            .filter(|e| e.status == EntryStatus::Booked && e.direction == direction)
+            .try_fold(Decimal::ZERO, |sum, e| sum.checked_add(e.amount.value))
     }
 }
 

@@ -1,0 +1,672 @@
+//! Safe streaming XML reading shared by every dialect reader.
+//!
+//! Bank files come from outside, so this reader refuses anything that could
+//! make us expand, fetch or hold more than the file itself: a DOCTYPE (and
+//! with it every entity declaration, billion laughs and XXE) is refused
+//! outright, entity references other than the five predefined ones and
+//! numeric character references are refused, and element depth, the size of
+//! one text node or tag, and optionally the whole file are limited. Memory
+//! stays bounded by those limits however large the file is: quick-xml only
+//! ever holds one event, and the byte guard below stops it from buffering an
+//! endless text node.
+//!
+//! Every error carries the line, column (in bytes, 1-based) and element path
+//! where it happened. Element names are compared by local name: namespace
+//! prefixes are stripped, so `ns2:Document` and `Document` read alike.
+//!
+//! The input must be UTF-8 (a UTF-8 byte order mark is skipped). Dialects in
+//! other encodings (GBK) decode to UTF-8 first and hand the UTF-8 bytes here;
+//! the encoding named in the XML declaration is therefore not checked.
+//!
+//! This module must not know any dialect: it only turns bytes into a small
+//! pull API (`next`, `name`, `path`, `read_text`, `attribute`, `skip`).
+
+use std::collections::VecDeque;
+use std::io::{self, BufRead, Read};
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+
+use crate::error::{Position, ReadError};
+
+/// Limits that keep a hostile or broken file from exhausting memory or stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest element nesting accepted (the root is depth 1).
+    pub max_depth: usize,
+    /// Longest text of one node, and (plus 64 KiB) longest raw tag, comment or
+    /// text event, in bytes.
+    pub max_text_len: usize,
+    /// Largest file accepted, in bytes; `None` for no limit (streaming readers
+    /// of statements with millions of entries).
+    pub max_file_size: Option<u64>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 64,
+            max_text_len: 1 << 20,
+            max_file_size: None,
+        }
+    }
+}
+
+/// What [`XmlReader::next`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Node {
+    /// An element opened; [`XmlReader::name`] is its local name and
+    /// [`XmlReader::path`] ends with it. `<a/>` gives `Start` then `End`.
+    Start,
+    /// An element closed; [`XmlReader::name`] and [`XmlReader::path`] still
+    /// name the element that just closed.
+    End,
+    /// Text (or CDATA) that is not only whitespace, in [`XmlReader::text`].
+    Text,
+    /// The document ended after the root element closed.
+    Eof,
+}
+
+/// A pull reader over UTF-8 XML with limits and positions. See the module docs.
+pub struct XmlReader<R: BufRead> {
+    reader: Reader<Guard<R>>,
+    buf: Vec<u8>,
+    limits: Limits,
+    /// `/Document/BkToCstmrStmt/...`, local names only.
+    path: String,
+    /// Length of `path` before each open element was pushed.
+    path_lens: Vec<usize>,
+    /// The element reported by the last `End` is popped on the next call.
+    pop_pending: bool,
+    text: String,
+    /// Name and attributes of the last start tag, to answer `attribute`.
+    start_raw: Vec<u8>,
+    start_name_len: usize,
+    root_namespace: Option<String>,
+    root_seen: bool,
+    root_closed: bool,
+    /// Byte offset where the event being handled started.
+    event_start: u64,
+}
+
+impl<R: BufRead> XmlReader<R> {
+    /// A reader with the default [`Limits`].
+    pub fn new(input: R) -> Self {
+        Self::with_limits(input, Limits::default())
+    }
+
+    pub fn with_limits(input: R, limits: Limits) -> Self {
+        let guard = Guard {
+            inner: input,
+            consumed: 0,
+            mark: 0,
+            max_event: (limits.max_text_len as u64).saturating_add(64 * 1024),
+            max_total: limits.max_file_size,
+            newlines: VecDeque::new(),
+            lines_before_mark: 0,
+            last_newline_before_mark: None,
+            tripped: None,
+        };
+        let mut reader = Reader::from_reader(guard);
+        let config = reader.config_mut();
+        config.expand_empty_elements = true;
+        config.check_end_names = true;
+        config.trim_text(false);
+        XmlReader {
+            reader,
+            buf: Vec::with_capacity(4096),
+            limits,
+            path: String::with_capacity(128),
+            path_lens: Vec::with_capacity(limits.max_depth.min(64)),
+            pop_pending: false,
+            text: String::new(),
+            start_raw: Vec::new(),
+            start_name_len: 0,
+            root_namespace: None,
+            root_seen: false,
+            root_closed: false,
+            event_start: 0,
+        }
+    }
+
+    /// The next element start, element end, non-blank text, or the end of
+    /// the document. Comments, processing instructions, the XML declaration
+    /// and whitespace-only text are skipped.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Node, ReadError> {
+        loop {
+            match self.next_raw()? {
+                Raw::Node(node) => return Ok(node),
+                Raw::Blank | Raw::Skip => continue,
+            }
+        }
+    }
+
+    /// Local name of the element just opened or closed (or, after `Text`, of
+    /// the element holding the text). Empty before the root.
+    pub fn name(&self) -> &str {
+        match self.path.rfind('/') {
+            Some(slash) => &self.path[slash + 1..],
+            None => "",
+        }
+    }
+
+    /// Element path such as `/Document/BkToCstmrStmt/Stmt`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Depth of the current element (root = 1).
+    pub fn depth(&self) -> usize {
+        self.path_lens.len()
+    }
+
+    /// The text of the last `Text` node, entities resolved.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Namespace URI of the root element, once it has been read.
+    pub fn root_namespace(&self) -> Option<&str> {
+        self.root_namespace.as_deref()
+    }
+
+    /// The value of an attribute (matched by local name) of the element last
+    /// opened, entities resolved.
+    pub fn attribute(&self, local_name: &str) -> Result<Option<String>, ReadError> {
+        let Ok(content) = std::str::from_utf8(&self.start_raw) else {
+            return Err(self.malformed("attribute is not UTF-8".to_owned()));
+        };
+        let start = BytesStart::from_content(content, self.start_name_len);
+        for attribute in start.attributes() {
+            let attribute = attribute.map_err(|e| self.malformed(format!("bad attribute: {e}")))?;
+            if attribute.key.local_name().as_ref() == local_name.as_bytes() {
+                let value = attribute
+                    .unescape_value()
+                    .map_err(|e| self.convert(e, self.event_start))?;
+                return Ok(Some(value.into_owned()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Call right after `Start`: the element's whole text (text and CDATA
+    /// pieces joined, comments skipped), trimmed of surrounding whitespace,
+    /// up to and including its `End`. A child element is `Invalid`.
+    pub fn read_text(&mut self) -> Result<String, ReadError> {
+        let depth = self.depth();
+        let mut out = String::new();
+        loop {
+            match self.next_raw()? {
+                Raw::Node(Node::Text) | Raw::Blank => {
+                    if out.len() + self.text.len() > self.limits.max_text_len {
+                        return Err(self.limit(format!(
+                            "text longer than {} bytes",
+                            self.limits.max_text_len
+                        )));
+                    }
+                    out.push_str(&self.text);
+                }
+                Raw::Node(Node::End) if self.depth() == depth => {
+                    let trimmed = out.trim();
+                    if trimmed.len() != out.len() {
+                        out = trimmed.to_owned();
+                    }
+                    return Ok(out);
+                }
+                Raw::Node(Node::Start) => {
+                    return Err(self.invalid(format!(
+                        "element <{}> found where only text is expected",
+                        self.name()
+                    )))
+                }
+                Raw::Skip => {}
+                Raw::Node(Node::End | Node::Eof) => {
+                    return Err(self.malformed("unexpected end of element".to_owned()))
+                }
+            }
+        }
+    }
+
+    /// Call right after `Start`: skip the element's content up to and
+    /// including its `End`.
+    pub fn skip(&mut self) -> Result<(), ReadError> {
+        let depth = self.depth();
+        loop {
+            match self.next()? {
+                Node::End if self.depth() == depth => return Ok(()),
+                Node::Eof => return Err(self.malformed("unexpected end of file".to_owned())),
+                _ => {}
+            }
+        }
+    }
+
+    /// Where the reader is: start of the event last returned.
+    pub fn position(&self) -> Position {
+        self.position_at(self.event_start)
+    }
+
+    /// An `Invalid` error at the current position (for dialect readers).
+    pub fn invalid(&self, message: impl Into<String>) -> ReadError {
+        ReadError::Invalid {
+            position: self.position(),
+            message: message.into(),
+        }
+    }
+
+    fn malformed(&self, message: String) -> ReadError {
+        ReadError::Malformed {
+            position: self.position(),
+            message,
+        }
+    }
+
+    fn limit(&self, message: String) -> ReadError {
+        ReadError::Limit {
+            position: self.position(),
+            message,
+        }
+    }
+
+    fn position_at(&self, offset: u64) -> Position {
+        let (line, column) = self.reader.get_ref().line_column(offset);
+        Position {
+            line,
+            column,
+            path: self.path.clone(),
+        }
+    }
+
+    fn next_raw(&mut self) -> Result<Raw, ReadError> {
+        if self.pop_pending {
+            self.pop_pending = false;
+            if let Some(len) = self.path_lens.pop() {
+                self.path.truncate(len);
+            }
+            if self.path_lens.is_empty() && self.root_seen {
+                self.root_closed = true;
+            }
+        }
+        let start = self.reader.buffer_position();
+        self.event_start = start;
+        self.reader.get_mut().set_mark(start);
+        // The buffer is taken out of `self` so the event can borrow it while
+        // `self` is updated; it goes back afterwards to be reused.
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let result = self.handle_event(&mut buf, start);
+        self.buf = buf;
+        result
+    }
+
+    fn handle_event(&mut self, buf: &mut Vec<u8>, start: u64) -> Result<Raw, ReadError> {
+        let event = match self.reader.read_event_into(buf) {
+            Ok(event) => event,
+            Err(error) => {
+                let offset = self.reader.error_position().max(start);
+                let error = match self.reader.get_mut().tripped.take() {
+                    Some(message) => ReadError::Limit {
+                        position: self.position_at(self.reader.get_ref().consumed),
+                        message,
+                    },
+                    None => convert_error(error, self.position_at(offset)),
+                };
+                return Err(error);
+            }
+        };
+        match event {
+            Event::Start(start_tag) => {
+                if self.root_closed {
+                    return Err(self.malformed("a second root element".to_owned()));
+                }
+                if self.path_lens.len() >= self.limits.max_depth {
+                    return Err(self.limit(format!(
+                        "elements nested deeper than {}",
+                        self.limits.max_depth
+                    )));
+                }
+                let local = start_tag.local_name();
+                let Ok(local) = std::str::from_utf8(local.as_ref()) else {
+                    return Err(self.malformed("element name is not UTF-8".to_owned()));
+                };
+                self.path_lens.push(self.path.len());
+                self.path.push('/');
+                self.path.push_str(local);
+                self.start_raw.clear();
+                self.start_raw.extend_from_slice(&start_tag);
+                self.start_name_len = start_tag.name().as_ref().len();
+                if !self.root_seen {
+                    self.root_seen = true;
+                    let prefix = start_tag.name().prefix().map(|p| p.as_ref().to_vec());
+                    self.root_namespace = self.namespace_declared(prefix.as_deref())?;
+                }
+                Ok(Raw::Node(Node::Start))
+            }
+            Event::End(_) => {
+                self.pop_pending = true;
+                Ok(Raw::Node(Node::End))
+            }
+            Event::Empty(_) => {
+                // expand_empty_elements is on, so this never comes.
+                Ok(Raw::Skip)
+            }
+            Event::Text(text) => {
+                self.text.clear();
+                let unescaped = text.unescape().map_err(|e| self.convert(e, start))?;
+                self.set_text(&unescaped)
+            }
+            Event::CData(cdata) => {
+                let Ok(decoded) = std::str::from_utf8(&cdata) else {
+                    return Err(self.malformed("CDATA is not UTF-8".to_owned()));
+                };
+                let decoded = decoded.to_owned();
+                self.set_text(&decoded)
+            }
+            Event::DocType(_) => Err(ReadError::Refused {
+                position: self.position(),
+                message: "a DOCTYPE (DTD, entity declarations) is not accepted in bank files"
+                    .to_owned(),
+            }),
+            Event::Comment(_) | Event::PI(_) | Event::Decl(_) => Ok(Raw::Skip),
+            Event::Eof => {
+                if !self.path_lens.is_empty() {
+                    Err(self.malformed(format!(
+                        "the file ends inside <{}> (truncated?)",
+                        self.name()
+                    )))
+                } else if !self.root_seen {
+                    Err(self.malformed("no root element".to_owned()))
+                } else {
+                    Ok(Raw::Node(Node::Eof))
+                }
+            }
+        }
+    }
+
+    fn set_text(&mut self, text: &str) -> Result<Raw, ReadError> {
+        if text.len() > self.limits.max_text_len {
+            return Err(self.limit(format!(
+                "text longer than {} bytes",
+                self.limits.max_text_len
+            )));
+        }
+        self.text.clear();
+        self.text.push_str(text);
+        let blank = text.bytes().all(|b| b.is_ascii_whitespace());
+        if !blank && self.path_lens.is_empty() {
+            return Err(self.malformed("text outside the root element".to_owned()));
+        }
+        Ok(if blank {
+            Raw::Blank
+        } else {
+            Raw::Node(Node::Text)
+        })
+    }
+
+    /// The namespace bound to `prefix` by the root's own `xmlns` attributes.
+    fn namespace_declared(&self, prefix: Option<&[u8]>) -> Result<Option<String>, ReadError> {
+        let wanted: &[u8] = match prefix {
+            Some(p) => p,
+            None => b"",
+        };
+        let Ok(content) = std::str::from_utf8(&self.start_raw) else {
+            return Err(self.malformed("attribute is not UTF-8".to_owned()));
+        };
+        let start = BytesStart::from_content(content, self.start_name_len);
+        for attribute in start.attributes() {
+            let attribute = attribute.map_err(|e| self.malformed(format!("bad attribute: {e}")))?;
+            let key = attribute.key.as_ref();
+            let declared = if key == b"xmlns" {
+                Some(&b""[..])
+            } else {
+                key.strip_prefix(b"xmlns:")
+            };
+            if declared == Some(wanted) {
+                let value = attribute
+                    .unescape_value()
+                    .map_err(|e| self.convert(e, self.event_start))?;
+                return Ok(Some(value.trim().to_owned()));
+            }
+        }
+        Ok(None)
+    }
+
+    fn convert(&self, error: quick_xml::Error, offset: u64) -> ReadError {
+        convert_error(error, self.position_at(offset))
+    }
+}
+
+/// Turns a quick-xml error into ours; unknown entities are refused, not
+/// merely malformed, because they are how entity attacks show up once the
+/// DOCTYPE is gone.
+fn convert_error(error: quick_xml::Error, position: Position) -> ReadError {
+    use quick_xml::escape::EscapeError;
+    match error {
+        quick_xml::Error::Escape(EscapeError::UnrecognizedEntity(_, name)) => ReadError::Refused {
+            position,
+            message: format!("undefined entity reference &{name};"),
+        },
+        quick_xml::Error::Io(io) => ReadError::Io(io::Error::new(io.kind(), io.to_string())),
+        other => ReadError::Malformed {
+            position,
+            message: other.to_string(),
+        },
+    }
+}
+
+enum Raw {
+    Node(Node),
+    /// Whitespace-only text (kept in `text` for `read_text`).
+    Blank,
+    /// Comment, processing instruction, declaration.
+    Skip,
+}
+
+/// Wraps the input to count bytes and lines, and to stop quick-xml from
+/// buffering more than one bounded event: `fill_buf` fails once the current
+/// event (since `mark`) or the whole file grows past its limit.
+struct Guard<R> {
+    inner: R,
+    consumed: u64,
+    mark: u64,
+    max_event: u64,
+    max_total: Option<u64>,
+    /// Offsets of newlines at or after `mark`, for line/column of errors in
+    /// the current event; bounded by `max_event`.
+    newlines: VecDeque<u64>,
+    lines_before_mark: u64,
+    last_newline_before_mark: Option<u64>,
+    /// Set when a limit stopped the input, so the error is reported as `Limit`.
+    tripped: Option<String>,
+}
+
+impl<R> Guard<R> {
+    /// A new event starts at `offset`; forget line detail before it.
+    fn set_mark(&mut self, offset: u64) {
+        self.mark = offset;
+        while let Some(&first) = self.newlines.front() {
+            if first >= offset {
+                break;
+            }
+            self.newlines.pop_front();
+            self.lines_before_mark += 1;
+            self.last_newline_before_mark = Some(first);
+        }
+    }
+
+    /// 1-based line and byte column of `offset` (exact for offsets at or
+    /// after the current mark, which is where errors happen).
+    fn line_column(&self, offset: u64) -> (u64, u64) {
+        let later = self.newlines.partition_point(|&nl| nl < offset);
+        let last = if later > 0 {
+            self.newlines.get(later - 1).copied()
+        } else {
+            self.last_newline_before_mark
+        };
+        let line = self.lines_before_mark + later as u64 + 1;
+        let column = match last {
+            Some(nl) => offset.saturating_sub(nl),
+            None => offset + 1,
+        };
+        (line, column.max(1))
+    }
+}
+
+impl<R: BufRead> Read for Guard<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Guard<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.consumed.saturating_sub(self.mark) > self.max_event {
+            let message = format!(
+                "one text, tag or comment is longer than {} bytes",
+                self.max_event
+            );
+            self.tripped = Some(message.clone());
+            return Err(io::Error::other(message));
+        }
+        if let Some(max) = self.max_total {
+            if self.consumed > max {
+                let message = format!("the file is larger than {max} bytes");
+                self.tripped = Some(message.clone());
+                return Err(io::Error::other(message));
+            }
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        // `fill_buf` on a non-empty buffer returns the same bytes without I/O
+        // (BufRead's contract), so this sees exactly what is being consumed.
+        if let Ok(bytes) = self.inner.fill_buf() {
+            let seen = &bytes[..amount.min(bytes.len())];
+            for at in memchr::memchr_iter(b'\n', seen) {
+                self.newlines.push_back(self.consumed + at as u64);
+            }
+        }
+        self.consumed += amount as u64;
+        self.inner.consume(amount);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(xml: &str) -> Result<Vec<(Node, String)>, ReadError> {
+        let mut reader = XmlReader::new(xml.as_bytes());
+        let mut out = Vec::new();
+        loop {
+            let node = reader.next()?;
+            let what = match node {
+                Node::Text => reader.text().to_owned(),
+                _ => reader.path().to_owned(),
+            };
+            out.push((node, what));
+            if node == Node::Eof {
+                return Ok(out);
+            }
+        }
+    }
+
+    #[test]
+    fn prefixes_are_stripped_and_paths_kept() {
+        let xml = "<?xml version='1.0'?>\n<ns2:Document xmlns:ns2='urn:x'><ns2:A>1 &amp; 2</ns2:A><B/></ns2:Document>";
+        let nodes = all(xml).unwrap();
+        assert_eq!(
+            nodes,
+            vec![
+                (Node::Start, "/Document".into()),
+                (Node::Start, "/Document/A".into()),
+                (Node::Text, "1 & 2".into()),
+                (Node::End, "/Document/A".into()),
+                (Node::Start, "/Document/B".into()),
+                (Node::End, "/Document/B".into()),
+                (Node::End, "/Document".into()),
+                (Node::Eof, "".into()),
+            ]
+        );
+        let mut reader = XmlReader::new(xml.as_bytes());
+        reader.next().unwrap();
+        assert_eq!(reader.root_namespace(), Some("urn:x"));
+    }
+
+    #[test]
+    fn read_text_joins_cdata_and_trims() {
+        let xml = "<a><b> x<![CDATA[<y>]]>z </b><c k=\"v&lt;\"/></a>";
+        let mut reader = XmlReader::new(xml.as_bytes());
+        assert_eq!(reader.next().unwrap(), Node::Start);
+        assert_eq!(reader.next().unwrap(), Node::Start);
+        assert_eq!(reader.read_text().unwrap(), "x<y>z");
+        assert_eq!(reader.name(), "b");
+        assert_eq!(reader.next().unwrap(), Node::Start);
+        assert_eq!(reader.attribute("k").unwrap().as_deref(), Some("v<"));
+        assert_eq!(reader.attribute("missing").unwrap(), None);
+    }
+
+    #[test]
+    fn doctype_is_refused() {
+        let xml = "<?xml version='1.0'?>\n<!DOCTYPE a [<!ENTITY x 'y'>]>\n<a>&x;</a>";
+        assert!(matches!(all(xml), Err(ReadError::Refused { .. })));
+    }
+
+    #[test]
+    fn undefined_entity_is_refused_with_position() {
+        let err = all("<a>\n  <b>&nope;</b></a>").unwrap_err();
+        match err {
+            ReadError::Refused { position, .. } => {
+                assert_eq!(position.line, 2);
+                assert_eq!(position.path, "/a/b");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn depth_and_text_limits() {
+        let deep = "<a>".repeat(100) + &"</a>".repeat(100);
+        assert!(matches!(all(&deep), Err(ReadError::Limit { .. })));
+        let limits = Limits {
+            max_text_len: 10,
+            ..Limits::default()
+        };
+        let long = format!("<a>{}</a>", "x".repeat(200_000));
+        let mut reader = XmlReader::with_limits(long.as_bytes(), limits);
+        reader.next().unwrap();
+        assert!(matches!(reader.next(), Err(ReadError::Limit { .. })));
+        let limits = Limits {
+            max_file_size: Some(100),
+            ..Limits::default()
+        };
+        let big = format!("<a>{}</a>", "<b>1</b>\n".repeat(1000));
+        let mut reader = XmlReader::with_limits(big.as_bytes(), limits);
+        let result = (0..10_000).try_for_each(|_| reader.next().map(|_| ()));
+        assert!(matches!(result, Err(ReadError::Limit { .. })));
+    }
+
+    #[test]
+    fn truncated_file_names_its_line() {
+        let err = all("<a>\n<b>1</b>\n<c>").unwrap_err();
+        match err {
+            ReadError::Malformed { position, .. } => assert!(position.line >= 3, "{position}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn structure_errors() {
+        assert!(all("<a></b>").is_err());
+        assert!(all("<a></a><b></b>").is_err());
+        assert!(all("text").is_err());
+        assert!(all("").is_err());
+        assert!(all("<a>\u{feff}</a>").is_ok());
+        assert!(all("\u{feff}<a/>").is_ok());
+    }
+}
