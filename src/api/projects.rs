@@ -174,6 +174,33 @@ fn view(conn: &mut diesel::PgConnection, project: Project) -> Result<ProjectView
     })
 }
 
+/// The registered organisation with this USCC, if it is of the wanted kind;
+/// otherwise the problem to answer, naming `field`.
+fn registered(
+    conn: &mut diesel::PgConnection,
+    uscc: &str,
+    kind: OrgKind,
+    field: &'static str,
+) -> Result<Result<Organization, ApiError>, DbError> {
+    Ok(match db::organizations::find_by_uscc(conn, uscc)? {
+        Some(org) if org.kind() == kind => Ok(org),
+        Some(org) => Err(ApiError::invalid_field(
+            field,
+            "WRONG_ORGANIZATION_KIND",
+            format!(
+                "this organisation is a {}, not {} {kind}",
+                org.kind(),
+                if kind == OrgKind::Owner { "an" } else { "a" }
+            ),
+        )),
+        None => Err(ApiError::invalid_field(
+            field,
+            "UNKNOWN_ORGANIZATION",
+            "no organisation with this USCC is registered",
+        )),
+    })
+}
+
 /// Register a project.
 #[utoipa::path(
     tag = "projects",
@@ -271,38 +298,17 @@ pub async fn create(
     let project = db::run(&state.pool, move |conn| {
         use diesel::Connection;
         conn.transaction(|conn| {
-            let Some(owner) = db::organizations::find_by_uscc(conn, owner_uscc.as_str())? else {
-                return Ok(Err(ApiError::invalid_field(
-                    "owner_uscc",
-                    "UNKNOWN_ORGANIZATION",
-                    "no organisation with this USCC is registered",
-                )));
+            let owner = match registered(conn, owner_uscc.as_str(), OrgKind::Owner, "owner_uscc")? {
+                Ok(owner) => owner,
+                Err(problem) => return Ok(Err(problem)),
             };
-            if owner.kind() != OrgKind::Owner {
-                return Ok(Err(ApiError::invalid_field(
-                    "owner_uscc",
-                    "WRONG_ORGANIZATION_KIND",
-                    format!("this organisation is a {}, not an owner", owner.kind()),
-                )));
-            }
             let contractor = match &contractor_uscc {
-                Some(u) => match db::organizations::find_by_uscc(conn, u.as_str())? {
-                    Some(c) if c.kind() == OrgKind::Contractor => c,
-                    Some(c) => {
-                        return Ok(Err(ApiError::invalid_field(
-                            "contractor_uscc",
-                            "WRONG_ORGANIZATION_KIND",
-                            format!("this organisation is a {}, not a contractor", c.kind()),
-                        )))
+                Some(u) => {
+                    match registered(conn, u.as_str(), OrgKind::Contractor, "contractor_uscc")? {
+                        Ok(c) => c,
+                        Err(problem) => return Ok(Err(problem)),
                     }
-                    None => {
-                        return Ok(Err(ApiError::invalid_field(
-                            "contractor_uscc",
-                            "UNKNOWN_ORGANIZATION",
-                            "no organisation with this USCC is registered",
-                        )))
-                    }
-                },
+                }
                 None => caller_org.clone(),
             };
             let new = NewProject {
@@ -398,22 +404,9 @@ pub async fn attach_subcontractor(
     let view = db::run(&state.pool, move |conn| {
         use diesel::Connection;
         conn.transaction(|conn| {
-            let sub = match db::organizations::find_by_uscc(conn, uscc.as_str())? {
-                Some(s) if s.kind() == OrgKind::Subcontractor => s,
-                Some(s) => {
-                    return Ok(Err(ApiError::invalid_field(
-                        "uscc",
-                        "WRONG_ORGANIZATION_KIND",
-                        format!("this organisation is a {}, not a subcontractor", s.kind()),
-                    )))
-                }
-                None => {
-                    return Ok(Err(ApiError::invalid_field(
-                        "uscc",
-                        "UNKNOWN_ORGANIZATION",
-                        "no organisation with this USCC is registered",
-                    )))
-                }
+            let sub = match registered(conn, uscc.as_str(), OrgKind::Subcontractor, "uscc")? {
+                Ok(sub) => sub,
+                Err(problem) => return Ok(Err(problem)),
             };
             if db::projects::attach_subcontractor(conn, project.id, sub.id, by)? {
                 audit::record(
