@@ -85,7 +85,9 @@ fn redact_query(query: &str) -> String {
     query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((key, value)) if looks_personal(value) || key.contains("token") || key.contains("id_number") => {
+            Some((key, value))
+                if looks_personal(value) || key.contains("token") || key.contains("id_number") =>
+            {
                 format!("{key}={}", crate::domain::mask_middle(value, 4, 4))
             }
             _ => pair.to_owned(),
@@ -110,8 +112,18 @@ mod tests {
             "/v1/projects/WH-1/payrolls/2026-04/payslips/4201**********001X"
         );
         let masked = redact_path("/v1/confirmations/q2Xk9LmPz81hTT0aB3cd");
-        assert!(masked.starts_with("/v1/confirmations/q2Xk") && masked.ends_with("B3cd") && masked.contains("****"));
-        assert_eq!(redact_path("/v1/projects/WH-2026-001/workers"), "/v1/projects/WH-2026-001/workers");
-        assert_eq!(redact_query("format=csv&card=6222023202001234565"), "format=csv&card=6222***********4565");
+        assert!(
+            masked.starts_with("/v1/confirmations/q2Xk")
+                && masked.ends_with("B3cd")
+                && masked.contains("****")
+        );
+        assert_eq!(
+            redact_path("/v1/projects/WH-2026-001/workers"),
+            "/v1/projects/WH-2026-001/workers"
+        );
+        assert_eq!(
+            redact_query("format=csv&card=6222023202001234565"),
+            "format=csv&card=6222***********4565"
+        );
     }
 }

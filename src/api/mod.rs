@@ -5,12 +5,15 @@
 pub mod attendance;
 pub mod auth;
 pub mod body;
+pub mod confirmations;
 pub mod error;
 pub mod fields;
 pub mod health;
 pub mod openapi;
 pub mod organizations;
+pub mod payrolls;
 pub mod projects;
+pub mod spreadsheet;
 pub mod tabular;
 pub mod workers;
 
@@ -47,6 +50,14 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
             .service(workers::put_workers)
             .service(workers::list_workers)
             .service(attendance::post_attendance)
+            .service(payrolls::submit)
+            .service(payrolls::read)
+            .service(payrolls::approve)
+            .service(payrolls::payslip)
+            .service(payrolls::get_settings)
+            .service(payrolls::put_settings)
+            .service(confirmations::confirm)
+            .service(confirmations::payslip)
             .default_service(web::to(not_found));
     }
 }

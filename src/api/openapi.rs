@@ -5,7 +5,9 @@ use actix_web::{get, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{attendance, error, health, organizations, projects, tabular, workers};
+use super::{
+    attendance, confirmations, error, health, organizations, payrolls, projects, tabular, workers,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,6 +26,14 @@ use super::{attendance, error, health, organizations, projects, tabular, workers
         workers::put_workers,
         workers::list_workers,
         attendance::post_attendance,
+        payrolls::submit,
+        payrolls::read,
+        payrolls::approve,
+        payrolls::payslip,
+        payrolls::get_settings,
+        payrolls::put_settings,
+        confirmations::confirm,
+        confirmations::payslip,
     ),
     components(schemas(error::Problem, tabular::UploadReport, tabular::RowResult, tabular::RowProblem)),
     modifiers(&BearerAuth),
@@ -32,6 +42,8 @@ use super::{attendance, error, health, organizations, projects, tabular, workers
         (name = "projects", description = "Projects and their dedicated wage account (农民工工资专用账户)"),
         (name = "roster", description = "The real-name roster (实名制花名册)"),
         (name = "attendance", description = "Daily attendance (考勤)"),
+        (name = "payrolls", description = "Monthly payrolls (工资支付表): submission, matching, approval, exports, pay slips (工资清单)"),
+        (name = "confirmations", description = "Workers confirm their payroll line (本人签字确认) with the token they were sent; no API key"),
     )
 )]
 pub struct ApiDoc;

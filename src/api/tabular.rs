@@ -79,8 +79,13 @@ pub fn read_rows(
     } else if media == "text/csv" || media == "application/csv" {
         let text = decode_text(bytes, body::charset(req).as_deref())?;
         csv_rows(&text, columns)
+    } else if super::spreadsheet::is_spreadsheet(&media) {
+        super::spreadsheet::read_rows(bytes, columns)
     } else {
-        Err(body::unsupported(&media, &["application/json", "text/csv"]))
+        Err(body::unsupported(
+            &media,
+            &["application/json", "text/csv", super::spreadsheet::XLSX],
+        ))
     }
 }
 
@@ -114,8 +119,12 @@ fn json_rows(bytes: &[u8], columns: &[Column], list_key: &str) -> Result<Vec<Raw
             ))
         }
     };
+    Ok(rows_from_json_items(items, columns))
+}
 
-    Ok(items
+/// Rows from JSON objects already taken out of a body (one object a row).
+pub fn rows_from_json_items(items: Vec<serde_json::Value>, columns: &[Column]) -> Vec<RawRow> {
+    items
         .into_iter()
         .enumerate()
         .map(|(i, item)| {
@@ -158,7 +167,7 @@ fn json_rows(bytes: &[u8], columns: &[Column], list_key: &str) -> Result<Vec<Raw
             }
             row
         })
-        .collect())
+        .collect()
 }
 
 fn csv_rows(text: &str, columns: &[Column]) -> Result<Vec<RawRow>, ApiError> {
@@ -172,8 +181,53 @@ fn csv_rows(text: &str, columns: &[Column]) -> Result<Vec<RawRow>, ApiError> {
             ApiError::bad_request("MALFORMED_CSV", format!("cannot read the header row: {e}"))
         })?
         .clone();
-    let mut mapping: Vec<Option<&'static str>> = Vec::with_capacity(headers.len());
-    for header in headers.iter() {
+    let mapping = map_header(headers.iter(), columns)?;
+
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let mut row = RawRow {
+            number: i + 1,
+            ..RawRow::default()
+        };
+        match record {
+            Ok(record) => {
+                if record.iter().all(|v| v.trim().is_empty()) {
+                    continue; // Excel leaves blank lines at the end
+                }
+                for (value, key) in record.iter().zip(&mapping) {
+                    if let Some(key) = key {
+                        row.values.insert(key, value.to_owned());
+                    }
+                }
+                if record.len() > mapping.len() {
+                    row.problems.push(RowProblem::new(
+                        None,
+                        "MALFORMED_ROW",
+                        format!(
+                            "the row has {} cells; the header has {}",
+                            record.len(),
+                            mapping.len()
+                        ),
+                    ));
+                }
+            }
+            Err(e) => row
+                .problems
+                .push(RowProblem::new(None, "MALFORMED_ROW", e.to_string())),
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// Maps a header row onto the columns: `None` for ignored headers. Fails on
+/// an unknown or repeated column, or when a required one is missing.
+fn map_header<'a>(
+    headers: impl Iterator<Item = &'a str>,
+    columns: &[Column],
+) -> Result<Vec<Option<&'static str>>, ApiError> {
+    let mut mapping: Vec<Option<&'static str>> = Vec::new();
+    for header in headers {
         let wanted = header.trim_start_matches('\u{feff}').trim();
         if wanted.is_empty()
             || IGNORED_HEADERS
@@ -222,37 +276,41 @@ fn csv_rows(text: &str, columns: &[Column]) -> Result<Vec<RawRow>, ApiError> {
         .with_field(missing.key));
     }
 
-    let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
+    Ok(mapping)
+}
+
+/// Rows from a table already split into cells (a spreadsheet): the header
+/// row, then the data rows. Blank rows are skipped.
+pub fn rows_from_records(
+    header: &[String],
+    records: Vec<Vec<String>>,
+    columns: &[Column],
+) -> Result<Vec<RawRow>, ApiError> {
+    let mapping = map_header(header.iter().map(String::as_str), columns)?;
+    let mut rows = Vec::with_capacity(records.len());
+    for (i, record) in records.into_iter().enumerate() {
+        if record.iter().all(|v| v.trim().is_empty()) {
+            continue;
+        }
         let mut row = RawRow {
             number: i + 1,
             ..RawRow::default()
         };
-        match record {
-            Ok(record) => {
-                if record.iter().all(|v| v.trim().is_empty()) {
-                    continue; // Excel leaves blank lines at the end
-                }
-                for (value, key) in record.iter().zip(&mapping) {
-                    if let Some(key) = key {
-                        row.values.insert(key, value.to_owned());
-                    }
-                }
-                if record.len() > mapping.len() {
-                    row.problems.push(RowProblem::new(
-                        None,
-                        "MALFORMED_ROW",
-                        format!(
-                            "the row has {} cells; the header has {}",
-                            record.len(),
-                            mapping.len()
-                        ),
-                    ));
-                }
+        let cells = record.len();
+        for (value, key) in record.into_iter().zip(&mapping) {
+            if let Some(key) = key {
+                row.values.insert(key, value);
             }
-            Err(e) => row
-                .problems
-                .push(RowProblem::new(None, "MALFORMED_ROW", e.to_string())),
+        }
+        if cells > mapping.len() {
+            row.problems.push(RowProblem::new(
+                None,
+                "MALFORMED_ROW",
+                format!(
+                    "the row has {cells} cells; the header has {}",
+                    mapping.len()
+                ),
+            ));
         }
         rows.push(row);
     }

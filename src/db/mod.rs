@@ -3,8 +3,10 @@
 
 pub mod attendance;
 pub mod audit;
+pub mod idempotency;
 pub mod local_cluster;
 pub mod organizations;
+pub mod payrolls;
 pub mod projects;
 pub mod roster;
 pub mod schema;

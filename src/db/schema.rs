@@ -40,6 +40,7 @@ diesel::table! {
         minimum_monthly_wage -> Numeric,
         created_at -> Timestamptz,
         created_by -> Int8,
+        allow_unconfirmed_approval -> Bool,
     }
 }
 
@@ -120,6 +121,92 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    payrolls (id) {
+        id -> Int8,
+        project_id -> Int8,
+        employer_id -> Int8,
+        period -> Bpchar,
+        revision -> Int4,
+        submitted_by -> Int8,
+        submitted_at -> Timestamptz,
+        source_format -> Text,
+        line_count -> Int4,
+        accepted_count -> Int4,
+        rejected_count -> Int4,
+        warning_count -> Int4,
+        total_net -> Numeric,
+        accepted_net -> Numeric,
+        attended_but_unpaid -> Jsonb,
+    }
+}
+
+diesel::table! {
+    payroll_lines (id) {
+        id -> Int8,
+        payroll_id -> Int8,
+        line_no -> Int4,
+        worker_id -> Nullable<Int8>,
+        id_number -> Text,
+        name -> Text,
+        card_number -> Text,
+        days_worked -> Nullable<Numeric>,
+        hours -> Nullable<Numeric>,
+        gross -> Nullable<Numeric>,
+        deductions -> Nullable<Numeric>,
+        net -> Nullable<Numeric>,
+        gross_items -> Jsonb,
+        deduction_items -> Jsonb,
+        status -> Text,
+        reasons -> Jsonb,
+        confirmation_token_hash -> Nullable<Bytea>,
+    }
+}
+
+diesel::table! {
+    line_confirmations (id) {
+        id -> Int8,
+        line_id -> Int8,
+        action -> Text,
+        channel -> Text,
+        reason -> Nullable<Text>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payroll_approvals (id) {
+        id -> Int8,
+        payroll_id -> Int8,
+        approved_by -> Int8,
+        at -> Timestamptz,
+        allow_unconfirmed -> Bool,
+        line_count -> Int4,
+        amount -> Numeric,
+    }
+}
+
+diesel::table! {
+    approved_lines (line_id) {
+        line_id -> Int8,
+        approval_id -> Int8,
+        unconfirmed -> Bool,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (organization_id, key) {
+        organization_id -> Int8,
+        key -> Text,
+        request_hash -> Bytea,
+        state -> Text,
+        response_status -> Nullable<Int2>,
+        response_body -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(api_keys -> organizations (organization_id));
 diesel::joinable!(project_subcontractors -> projects (project_id));
 diesel::joinable!(project_subcontractors -> organizations (organization_id));
@@ -127,6 +214,13 @@ diesel::joinable!(wage_accounts -> projects (project_id));
 diesel::joinable!(roster_entries -> projects (project_id));
 diesel::joinable!(roster_entries -> workers (worker_id));
 diesel::joinable!(attendance_records -> workers (worker_id));
+diesel::joinable!(payrolls -> projects (project_id));
+diesel::joinable!(payroll_lines -> payrolls (payroll_id));
+diesel::joinable!(payroll_lines -> workers (worker_id));
+diesel::joinable!(line_confirmations -> payroll_lines (line_id));
+diesel::joinable!(approved_lines -> payroll_lines (line_id));
+diesel::joinable!(approved_lines -> payroll_approvals (approval_id));
+diesel::joinable!(payroll_approvals -> payrolls (payroll_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -138,4 +232,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     roster_entries,
     attendance_records,
     audit_events,
+    payrolls,
+    payroll_lines,
+    line_confirmations,
+    payroll_approvals,
+    approved_lines,
+    idempotency_keys,
 );

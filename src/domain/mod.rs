@@ -13,6 +13,7 @@ pub mod bank_card;
 pub mod mask;
 pub mod minimum_wage;
 pub mod money;
+pub mod payroll;
 pub mod period;
 pub mod region;
 pub mod resident_id;

@@ -1,0 +1,205 @@
+//! 本人签字确认: the worker confirms or disputes his payroll line with the
+//! token he was sent (in real life as an SMS or WeChat link), and reads his
+//! pay slip with it. No API key: the token is the credential. It is 256
+//! random bits, stored only as a SHA-256 hash, and works once.
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use diesel::Connection;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::body;
+use super::error::{ApiError, Problem};
+use super::fields;
+use super::payrolls::{self, ConfirmationView, PaySlip, CHANNELS};
+use super::AppState;
+use crate::db::{self, audit};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmLine {
+    /// `confirm` (the default) or `dispute`.
+    #[schema(example = "confirm")]
+    pub action: Option<String>,
+    /// How the worker answered: `sms`, `wechat`, `app`, `web`, `kiosk` or `paper`.
+    #[schema(example = "wechat")]
+    pub channel: String,
+    /// Required to dispute: what is wrong with the line.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConfirmationResponse {
+    pub project: String,
+    pub period: String,
+    pub line: i32,
+    pub confirmation: ConfirmationView,
+}
+
+/// A token as the path gives it; anything not shaped like one is simply not found.
+fn token_from_path(token: &str) -> Result<&str, ApiError> {
+    let ok = (20..=100).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(token)
+    } else {
+        Err(ApiError::not_found("the confirmation link"))
+    }
+}
+
+/// Confirm (or dispute) one's payroll line.
+///
+/// Records the time and channel. Works once per line: a second answer is a 409.
+/// A line of a payroll that has since been revised cannot be answered (409
+/// `LINE_SUPERSEDED`): the worker gets a new link for the new revision.
+#[utoipa::path(
+    tag = "confirmations",
+    params(("token" = String, Path, description = "the confirmation token sent to the worker")),
+    request_body = ConfirmLine,
+    responses(
+        (status = 200, body = ConfirmationResponse),
+        (status = 404, description = "no such token", body = Problem),
+        (status = 409, description = "ALREADY_ANSWERED or LINE_SUPERSEDED", body = Problem),
+        (status = 422, body = Problem),
+    )
+)]
+#[post("/v1/confirmations/{token}")]
+pub async fn confirm(
+    req: HttpRequest,
+    bytes: body::Body,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let hash = payrolls::token_hash(token_from_path(&path)?);
+    let input: ConfirmLine = body::json(&req, &bytes)?;
+    let action = match input.action.as_deref().map(str::trim) {
+        None | Some("confirm") | Some("confirmed") => "confirmed",
+        Some("dispute") | Some("disputed") => "disputed",
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "action",
+                "INVALID_FIELD",
+                "action must be confirm or dispute",
+            ))
+        }
+    };
+    let channel = input.channel.trim().to_ascii_lowercase();
+    if !CHANNELS.contains(&channel.as_str()) {
+        return Err(ApiError::invalid_field(
+            "channel",
+            "INVALID_FIELD",
+            format!("channel must be one of {}", CHANNELS.join(", ")),
+        ));
+    }
+    let reason = fields::optional_text("reason", input.reason.as_deref(), 500)?;
+    if action == "disputed" && reason.is_none() {
+        return Err(ApiError::invalid_field(
+            "reason",
+            "MISSING_FIELD",
+            "say what is wrong with the line to dispute it",
+        ));
+    }
+
+    let answer = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let Some((line, payroll)) = db::payrolls::by_token_hash(conn, &hash)? else {
+                return Ok(Err(ApiError::not_found("the confirmation link")));
+            };
+            if let Some(existing) = &line.confirmation {
+                return Ok(Err(already_answered(existing)));
+            }
+            let latest = db::payrolls::latest_revision(
+                conn,
+                payroll.project_id,
+                payroll.employer_id,
+                &payroll.period,
+            )?;
+            if latest != payroll.revision {
+                return Ok(Err(ApiError::conflict(
+                    "LINE_SUPERSEDED",
+                    format!(
+                        "this line belongs to revision {} of the {} payroll, which has been replaced by revision {latest}; use the link sent for the new revision",
+                        payroll.revision, payroll.period
+                    ),
+                )));
+            }
+            let Some(recorded) = db::payrolls::confirm(
+                conn,
+                line.line.id,
+                action,
+                &channel,
+                reason.as_deref(),
+            )?
+            else {
+                // Answered at the same moment by another request.
+                return Ok(Err(ApiError::conflict(
+                    "ALREADY_ANSWERED",
+                    "this line has already been answered",
+                )));
+            };
+            audit::record(
+                conn,
+                None,
+                "payroll_line",
+                Some(line.line.id),
+                action,
+                serde_json::json!({ "channel": recorded.channel, "payroll_id": payroll.id }),
+            )?;
+            let project = db::payrolls::project(conn, payroll.project_id)?
+                .map(|p| p.code)
+                .unwrap_or_default();
+            Ok(Ok(ConfirmationResponse {
+                project,
+                period: payroll.period,
+                line: line.line.line_no,
+                confirmation: ConfirmationView {
+                    state: action,
+                    channel: Some(recorded.channel),
+                    at: Some(recorded.at),
+                    reason: recorded.reason,
+                },
+            }))
+        })
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+fn already_answered(existing: &db::payrolls::Confirmation) -> ApiError {
+    ApiError::conflict(
+        "ALREADY_ANSWERED",
+        format!(
+            "this line was already {} on {} (via {}); a line is answered once",
+            existing.action,
+            existing.at.format("%Y-%m-%d %H:%M UTC"),
+            existing.channel
+        ),
+    )
+}
+
+/// The worker's pay slip (工资清单), read with his confirmation token.
+#[utoipa::path(
+    tag = "confirmations",
+    params(("token" = String, Path)),
+    responses((status = 200, body = PaySlip), (status = 404, body = Problem))
+)]
+#[get("/v1/payslips/{token}")]
+pub async fn payslip(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let hash = payrolls::token_hash(token_from_path(&path)?);
+    let slip = db::run(&state.pool, move |conn| {
+        let Some((line, payroll)) = db::payrolls::by_token_hash(conn, &hash)? else {
+            return Ok(Err(ApiError::not_found("the pay slip")));
+        };
+        let Some(project) = db::payrolls::project(conn, payroll.project_id)? else {
+            return Ok(Err(ApiError::not_found("the pay slip")));
+        };
+        Ok(Ok(payrolls::pay_slip(conn, &project, &payroll, &line)?))
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(slip))
+}
