@@ -4,6 +4,9 @@
 //! `cargo run --release -p bank-adapters --example camt_stream -- [ENTRIES] [SEED]`
 //! (generated while read), `... -- --generate ENTRIES [SEED] > statement.xml`
 //! (write one), `... -- --file statement.xml` (time reading alone).
+//!
+//! The line `RESULT camt.053 entries=… bytes=… seconds=… peak_rss_kib=…` is
+//! for scripts (benches/side_by_side.sh).
 
 use std::time::Instant;
 
@@ -97,7 +100,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut sink = Reconcile::default();
     read_cash_stream(
-        std::io::BufReader::with_capacity(64 * 1024, &mut source),
+        std::io::BufReader::with_capacity(256 * 1024, &mut source),
         &mut sink,
     )?;
     let seconds = started.elapsed().as_secs_f64();
@@ -109,6 +112,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sink.entries as f64 / seconds,
         source.bytes as f64 / 1048576.0 / seconds,
         peak_mib()
+    );
+    println!(
+        "RESULT camt.053 entries={} bytes={} seconds={seconds:.6} peak_rss_kib={:.0}",
+        sink.entries,
+        source.bytes,
+        peak_mib() * 1024.0
     );
     let chains = sink.opening + sink.booked_net == sink.closing;
     println!(

@@ -21,7 +21,6 @@
 //! This module must not know any dialect: it only turns bytes into a small
 //! pull API (`next`, `name`, `path`, `read_text`, `attribute`, `skip`).
 
-use std::collections::VecDeque;
 use std::io::{self, BufRead, Read};
 
 use quick_xml::events::{BytesStart, Event};
@@ -68,8 +67,14 @@ pub enum Node {
 }
 
 /// A pull reader over UTF-8 XML with limits and positions. See the module docs.
+///
+/// Built for speed on statements of millions of entries: no allocation per
+/// event (buffers are reused and swapped, never rebuilt), whitespace between
+/// elements is recognised on its raw bytes without decoding, and text is
+/// only unescaped when it holds an `&`.
 pub struct XmlReader<R: BufRead> {
     reader: Reader<Guard<R>>,
+    /// The bytes of the event being handled (quick-xml reads into it).
     buf: Vec<u8>,
     limits: Limits,
     /// `/Document/BkToCstmrStmt/...`, local names only.
@@ -78,15 +83,29 @@ pub struct XmlReader<R: BufRead> {
     path_lens: Vec<usize>,
     /// The element reported by the last `End` is popped on the next call.
     pop_pending: bool,
+    /// Text of the last text node, entities resolved, unless `blank` is set.
     text: String,
-    /// Name and attributes of the last start tag, to answer `attribute`.
+    /// The last text node was whitespace only and is `buf[at..at + len]`
+    /// (not copied into `text`).
+    blank: Option<(usize, usize)>,
+    /// `read_text_str` joins the pieces of an element's text here.
+    joined: String,
+    /// Name and attributes of the last start tag, to answer `attribute`:
+    /// `start_raw[..start_len]`. Swapped with `buf`, never copied.
     start_raw: Vec<u8>,
+    start_len: usize,
     start_name_len: usize,
+    /// Prefix of the root element's name, until its namespace is looked up.
+    root_prefix: Option<Vec<u8>>,
     root_namespace: Option<String>,
     root_seen: bool,
     root_closed: bool,
     /// Byte offset where the event being handled started.
     event_start: u64,
+    /// `trim_leading_whitespace` is on (quick-xml skips whitespace after a
+    /// tag), and whether it is paused after a comment, CDATA or PI.
+    trim: bool,
+    trim_paused: bool,
 }
 
 impl<R: BufRead> XmlReader<R> {
@@ -96,17 +115,24 @@ impl<R: BufRead> XmlReader<R> {
     }
 
     pub fn with_limits(input: R, limits: Limits) -> Self {
-        let guard = Guard {
+        let mut guard = Guard {
             inner: input,
             consumed: 0,
             mark: 0,
             max_event: (limits.max_text_len as u64).saturating_add(64 * 1024),
             max_total: limits.max_file_size,
-            newlines: VecDeque::new(),
+            stop_at: 0,
+            newlines: Vec::new(),
+            head: 0,
+            scanned: 0,
             lines_before_mark: 0,
             last_newline_before_mark: None,
             tripped: None,
+            skips_whitespace: false,
+            leading: false,
+            content_start: 0,
         };
+        guard.set_mark(0);
         let mut reader = Reader::from_reader(guard);
         let config = reader.config_mut();
         config.expand_empty_elements = true;
@@ -120,13 +146,32 @@ impl<R: BufRead> XmlReader<R> {
             path_lens: Vec::with_capacity(limits.max_depth.min(64)),
             pop_pending: false,
             text: String::new(),
-            start_raw: Vec::new(),
+            blank: None,
+            joined: String::new(),
+            start_raw: Vec::with_capacity(256),
+            start_len: 0,
             start_name_len: 0,
+            root_prefix: None,
             root_namespace: None,
             root_seen: false,
             root_closed: false,
             event_start: 0,
+            trim: false,
+            trim_paused: false,
         }
+    }
+
+    /// For readers that only look at trimmed text ([`XmlReader::read_text`],
+    /// or [`XmlReader::text`] trimmed): whitespace right after a tag is
+    /// skipped by the parser, so indentation makes no events at all and
+    /// [`XmlReader::text`] loses its leading whitespace. Text after a comment,
+    /// CDATA section or processing instruction keeps it, so `read_text`
+    /// returns exactly what it returns without this. Faster on indented files.
+    pub fn trim_leading_whitespace(&mut self) {
+        self.trim = true;
+        self.trim_paused = false;
+        self.reader.config_mut().trim_text_start = true;
+        self.reader.get_mut().skips_whitespace = true;
     }
 
     /// The next element start, element end, non-blank text, or the end of
@@ -145,8 +190,9 @@ impl<R: BufRead> XmlReader<R> {
     /// Local name of the element just opened or closed (or, after `Text`, of
     /// the element holding the text). Empty before the root.
     pub fn name(&self) -> &str {
-        match self.path.rfind('/') {
-            Some(slash) => &self.path[slash + 1..],
+        match self.path_lens.last() {
+            // `path` holds `/name` from `len` on.
+            Some(&len) => self.path.get(len + 1..).unwrap_or(""),
             None => "",
         }
     }
@@ -163,7 +209,15 @@ impl<R: BufRead> XmlReader<R> {
 
     /// The text of the last `Text` node, entities resolved.
     pub fn text(&self) -> &str {
-        &self.text
+        match self.blank {
+            // Whitespace only, so ASCII.
+            Some((at, len)) => self
+                .buf
+                .get(at..at + len)
+                .and_then(|bytes| std::str::from_utf8(bytes).ok())
+                .unwrap_or(""),
+            None => &self.text,
+        }
     }
 
     /// Namespace URI of the root element, once it has been read.
@@ -174,7 +228,8 @@ impl<R: BufRead> XmlReader<R> {
     /// The value of an attribute (matched by local name) of the element last
     /// opened, entities resolved.
     pub fn attribute(&self, local_name: &str) -> Result<Option<String>, ReadError> {
-        let Ok(content) = std::str::from_utf8(&self.start_raw) else {
+        let raw = self.start_raw.get(..self.start_len).unwrap_or_default();
+        let Ok(content) = std::str::from_utf8(raw) else {
             return Err(self.malformed("attribute is not UTF-8".to_owned()));
         };
         let start = BytesStart::from_content(content, self.start_name_len);
@@ -194,26 +249,35 @@ impl<R: BufRead> XmlReader<R> {
     /// pieces joined, comments skipped), trimmed of surrounding whitespace,
     /// up to and including its `End`. A child element is `Invalid`.
     pub fn read_text(&mut self) -> Result<String, ReadError> {
+        Ok(self.read_text_str()?.to_owned())
+    }
+
+    /// [`XmlReader::read_text`] without allocating: the text is borrowed
+    /// from the reader until its next call.
+    pub fn read_text_str(&mut self) -> Result<&str, ReadError> {
         let depth = self.depth();
-        let mut out = String::new();
+        let mut joined = std::mem::take(&mut self.joined);
+        joined.clear();
+        let result = self.join_text(depth, &mut joined);
+        self.joined = joined;
+        result?;
+        Ok(self.joined.trim())
+    }
+
+    fn join_text(&mut self, depth: usize, out: &mut String) -> Result<(), ReadError> {
         loop {
             match self.next_raw()? {
                 Raw::Node(Node::Text) | Raw::Blank => {
-                    if out.len() + self.text.len() > self.limits.max_text_len {
+                    let piece = self.text();
+                    if out.len() + piece.len() > self.limits.max_text_len {
                         return Err(self.limit(format!(
                             "text longer than {} bytes",
                             self.limits.max_text_len
                         )));
                     }
-                    out.push_str(&self.text);
+                    out.push_str(piece);
                 }
-                Raw::Node(Node::End) if self.depth() == depth => {
-                    let trimmed = out.trim();
-                    if trimmed.len() != out.len() {
-                        out = trimmed.to_owned();
-                    }
-                    return Ok(out);
-                }
+                Raw::Node(Node::End) if self.depth() == depth => return Ok(()),
                 Raw::Node(Node::Start) => {
                     return Err(self.invalid(format!(
                         "element <{}> found where only text is expected",
@@ -287,6 +351,7 @@ impl<R: BufRead> XmlReader<R> {
                 self.root_closed = true;
             }
         }
+        self.blank = None;
         let start = self.reader.buffer_position();
         self.event_start = start;
         self.reader.get_mut().set_mark(start);
@@ -295,11 +360,47 @@ impl<R: BufRead> XmlReader<R> {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         let result = self.handle_event(&mut buf, start);
+        // The event no longer borrows `buf`: find its bytes in it.
+        let result = match result {
+            Ok(Step::Done(raw)) => Ok(raw),
+            Ok(Step::Start(bytes)) => match bytes.within(&buf) {
+                Some(0) => {
+                    std::mem::swap(&mut buf, &mut self.start_raw);
+                    Ok(Raw::Node(Node::Start))
+                }
+                Some(at) => {
+                    self.start_raw.clear();
+                    self.start_raw
+                        .extend_from_slice(buf.get(at..at + bytes.len).unwrap_or_default());
+                    Ok(Raw::Node(Node::Start))
+                }
+                None => Err(self.malformed("start tag lost by the parser".to_owned())),
+            },
+            Ok(Step::Blank(bytes)) => {
+                match bytes.within(&buf) {
+                    Some(at) => self.blank = Some((at, bytes.len)),
+                    None => {
+                        // Not expected; whitespace can be rebuilt anyway.
+                        self.text.clear();
+                        self.text.extend(std::iter::repeat_n(' ', bytes.len));
+                    }
+                }
+                Ok(Raw::Blank)
+            }
+            Err(error) => Err(error),
+        };
         self.buf = buf;
+        if let Ok(Raw::Node(Node::Start)) = result {
+            if !self.root_seen {
+                self.root_seen = true;
+                let prefix = std::mem::take(&mut self.root_prefix);
+                self.root_namespace = self.namespace_declared(prefix.as_deref())?;
+            }
+        }
         result
     }
 
-    fn handle_event(&mut self, buf: &mut Vec<u8>, start: u64) -> Result<Raw, ReadError> {
+    fn handle_event(&mut self, buf: &mut Vec<u8>, start: u64) -> Result<Step, ReadError> {
         let event = match self.reader.read_event_into(buf) {
             Ok(event) => event,
             Err(error) => {
@@ -314,6 +415,8 @@ impl<R: BufRead> XmlReader<R> {
                 return Err(error);
             }
         };
+        // Positions of this event point past whitespace the parser skipped.
+        self.event_start = self.reader.get_ref().content_start.max(start);
         match event {
             Event::Start(start_tag) => {
                 if self.root_closed {
@@ -329,45 +432,80 @@ impl<R: BufRead> XmlReader<R> {
                 let Ok(local) = std::str::from_utf8(local.as_ref()) else {
                     return Err(self.malformed("element name is not UTF-8".to_owned()));
                 };
+                self.resume_trim();
                 self.path_lens.push(self.path.len());
                 self.path.push('/');
                 self.path.push_str(local);
-                self.start_raw.clear();
-                self.start_raw.extend_from_slice(&start_tag);
                 self.start_name_len = start_tag.name().as_ref().len();
+                self.start_len = start_tag.len();
                 if !self.root_seen {
-                    self.root_seen = true;
-                    let prefix = start_tag.name().prefix().map(|p| p.as_ref().to_vec());
-                    self.root_namespace = self.namespace_declared(prefix.as_deref())?;
+                    self.root_prefix = start_tag.name().prefix().map(|p| p.as_ref().to_vec());
                 }
-                Ok(Raw::Node(Node::Start))
+                Ok(Step::Start(Span::of(&start_tag)))
             }
             Event::End(_) => {
+                self.resume_trim();
                 self.pop_pending = true;
-                Ok(Raw::Node(Node::End))
+                Ok(Step::Done(Raw::Node(Node::End)))
             }
             Event::Empty(_) => {
                 // expand_empty_elements is on, so this never comes.
-                Ok(Raw::Skip)
+                Ok(Step::Done(Raw::Skip))
             }
             Event::Text(text) => {
+                let raw: &[u8] = &text;
+                // Indentation between elements: no decoding, no copy.
+                if raw.iter().all(u8::is_ascii_whitespace) {
+                    if raw.len() > self.limits.max_text_len {
+                        return Err(self.limit(format!(
+                            "text longer than {} bytes",
+                            self.limits.max_text_len
+                        )));
+                    }
+                    return Ok(Step::Blank(Span::of(raw)));
+                }
+                let Ok(decoded) = std::str::from_utf8(raw) else {
+                    // quick-xml's own decoding error, as before.
+                    return Err(match text.unescape() {
+                        Err(error) => self.convert(error, self.event_start),
+                        Ok(_) => self.malformed("text is not UTF-8".to_owned()),
+                    });
+                };
                 self.text.clear();
-                let unescaped = text.unescape().map_err(|e| self.convert(e, start))?;
-                self.set_text(&unescaped)
+                if memchr::memchr(b'&', raw).is_none() {
+                    self.text.push_str(decoded);
+                } else {
+                    let unescaped = quick_xml::escape::unescape(decoded)
+                        .map_err(|e| self.convert(e.into(), self.event_start))?;
+                    self.text.push_str(&unescaped);
+                }
+                self.text_node().map(Step::Done)
             }
             Event::CData(cdata) => {
+                self.pause_trim();
                 let Ok(decoded) = std::str::from_utf8(&cdata) else {
                     return Err(self.malformed("CDATA is not UTF-8".to_owned()));
                 };
-                let decoded = decoded.to_owned();
-                self.set_text(&decoded)
+                if decoded.len() > self.limits.max_text_len {
+                    return Err(self.limit(format!(
+                        "text longer than {} bytes",
+                        self.limits.max_text_len
+                    )));
+                }
+                self.text.clear();
+                self.text.push_str(decoded);
+                self.text_node().map(Step::Done)
             }
             Event::DocType(_) => Err(ReadError::Refused {
                 position: self.position(),
                 message: "a DOCTYPE (DTD, entity declarations) is not accepted in bank files"
                     .to_owned(),
             }),
-            Event::Comment(_) | Event::PI(_) | Event::Decl(_) => Ok(Raw::Skip),
+            Event::Comment(_) | Event::PI(_) => {
+                self.pause_trim();
+                Ok(Step::Done(Raw::Skip))
+            }
+            Event::Decl(_) => Ok(Step::Done(Raw::Skip)),
             Event::Eof => {
                 if !self.path_lens.is_empty() {
                     Err(self.malformed(format!(
@@ -377,22 +515,40 @@ impl<R: BufRead> XmlReader<R> {
                 } else if !self.root_seen {
                     Err(self.malformed("no root element".to_owned()))
                 } else {
-                    Ok(Raw::Node(Node::Eof))
+                    Ok(Step::Done(Raw::Node(Node::Eof)))
                 }
             }
         }
     }
 
-    fn set_text(&mut self, text: &str) -> Result<Raw, ReadError> {
-        if text.len() > self.limits.max_text_len {
+    /// Text after a comment, CDATA or PI keeps its leading whitespace: it
+    /// may continue text that came before.
+    fn pause_trim(&mut self) {
+        if self.trim && !self.trim_paused {
+            self.trim_paused = true;
+            self.reader.config_mut().trim_text_start = false;
+            self.reader.get_mut().skips_whitespace = false;
+        }
+    }
+
+    #[inline]
+    fn resume_trim(&mut self) {
+        if self.trim_paused {
+            self.trim_paused = false;
+            self.reader.config_mut().trim_text_start = true;
+            self.reader.get_mut().skips_whitespace = true;
+        }
+    }
+
+    /// `text` holds a text or CDATA node: a `Text` node, or `Blank`.
+    fn text_node(&mut self) -> Result<Raw, ReadError> {
+        if self.text.len() > self.limits.max_text_len {
             return Err(self.limit(format!(
                 "text longer than {} bytes",
                 self.limits.max_text_len
             )));
         }
-        self.text.clear();
-        self.text.push_str(text);
-        let blank = text.bytes().all(|b| b.is_ascii_whitespace());
+        let blank = self.text.bytes().all(|b| b.is_ascii_whitespace());
         if !blank && self.path_lens.is_empty() {
             return Err(self.malformed("text outside the root element".to_owned()));
         }
@@ -409,7 +565,8 @@ impl<R: BufRead> XmlReader<R> {
             Some(p) => p,
             None => b"",
         };
-        let Ok(content) = std::str::from_utf8(&self.start_raw) else {
+        let raw = self.start_raw.get(..self.start_len).unwrap_or_default();
+        let Ok(content) = std::str::from_utf8(raw) else {
             return Err(self.malformed("attribute is not UTF-8".to_owned()));
         };
         let start = BytesStart::from_content(content, self.start_name_len);
@@ -454,6 +611,38 @@ fn convert_error(error: quick_xml::Error, position: Position) -> ReadError {
     }
 }
 
+/// What `handle_event` made of an event whose bytes may still be needed
+/// from the read buffer once the event is dropped.
+enum Step {
+    Done(Raw),
+    /// A start tag; its content (name and attributes) is these bytes.
+    Start(Span),
+    /// Whitespace-only text, these bytes.
+    Blank(Span),
+}
+
+/// Where an event's bytes were, to find them in the read buffer afterwards.
+#[derive(Clone, Copy)]
+struct Span {
+    address: usize,
+    len: usize,
+}
+
+impl Span {
+    fn of(bytes: &[u8]) -> Self {
+        Span {
+            address: bytes.as_ptr() as usize,
+            len: bytes.len(),
+        }
+    }
+
+    /// The offset of these bytes in `buf`, if they lie in it.
+    fn within(self, buf: &[u8]) -> Option<usize> {
+        let at = self.address.checked_sub(buf.as_ptr() as usize)?;
+        (at.checked_add(self.len)? <= buf.len()).then_some(at)
+    }
+}
+
 enum Raw {
     Node(Node),
     /// Whitespace-only text (kept in `text` for `read_text`).
@@ -471,35 +660,65 @@ struct Guard<R> {
     mark: u64,
     max_event: u64,
     max_total: Option<u64>,
-    /// Offsets of newlines at or after `mark`, for line/column of errors in
-    /// the current event; bounded by `max_event`.
-    newlines: VecDeque<u64>,
+    /// `fill_buf` fails once `consumed` passes this: the smaller of
+    /// `mark + max_event` and `max_total`.
+    stop_at: u64,
+    /// Offsets of newlines, from `newlines[head]` on at or after `mark`,
+    /// for line/column of errors in the current event. Newlines are found
+    /// ahead of consumption, a window at a time (`scanned` is where the
+    /// search stopped), so the count is bounded by the window and the
+    /// longest event.
+    newlines: Vec<u64>,
+    head: usize,
+    scanned: u64,
     lines_before_mark: u64,
     last_newline_before_mark: Option<u64>,
     /// Set when a limit stopped the input, so the error is reported as `Limit`.
     tripped: Option<String>,
+    /// The parser skips whitespace before an event (`trim_leading_whitespace`):
+    /// watch for it after each mark, so that positions point past it.
+    skips_whitespace: bool,
+    /// Still consuming only whitespace since the mark.
+    leading: bool,
+    /// Where the current event's own bytes start (after skipped whitespace).
+    content_start: u64,
 }
 
 impl<R> Guard<R> {
     /// A new event starts at `offset`; forget line detail before it.
     fn set_mark(&mut self, offset: u64) {
         self.mark = offset;
-        while let Some(&first) = self.newlines.front() {
-            if first >= offset {
+        self.content_start = offset;
+        self.leading = self.skips_whitespace;
+        let event_end = offset.saturating_add(self.max_event);
+        self.stop_at = match self.max_total {
+            Some(max) => event_end.min(max),
+            None => event_end,
+        };
+        while let Some(&newline) = self.newlines.get(self.head) {
+            if newline >= offset {
                 break;
             }
-            self.newlines.pop_front();
+            self.head += 1;
             self.lines_before_mark += 1;
-            self.last_newline_before_mark = Some(first);
+            self.last_newline_before_mark = Some(newline);
+        }
+        if self.head == self.newlines.len() {
+            self.newlines.clear();
+            self.head = 0;
+        } else if self.head >= 4096 && self.head * 2 >= self.newlines.len() {
+            self.newlines.drain(..self.head);
+            self.head = 0;
         }
     }
 
     /// 1-based line and byte column of `offset` (exact for offsets at or
     /// after the current mark, which is where errors happen).
     fn line_column(&self, offset: u64) -> (u64, u64) {
-        let later = self.newlines.partition_point(|&nl| nl < offset);
+        let current = self.newlines.get(self.head..).unwrap_or_default();
+        let later = current.partition_point(|&nl| nl < offset);
         let last = if later > 0 {
-            self.newlines.get(later - 1).copied()
+            current.get(later - 1).copied()
         } else {
             self.last_newline_before_mark
         };
@@ -509,6 +728,24 @@ impl<R> Guard<R> {
             None => offset + 1,
         };
         (line, column.max(1))
+    }
+}
+
+impl<R> Guard<R> {
+    /// A limit was passed: the error that stops the input.
+    #[cold]
+    fn trip(&mut self) -> io::Error {
+        let message = if self.consumed.saturating_sub(self.mark) > self.max_event {
+            format!(
+                "one text, tag or comment is longer than {} bytes",
+                self.max_event
+            )
+        } else {
+            let max = self.max_total.unwrap_or_default();
+            format!("the file is larger than {max} bytes")
+        };
+        self.tripped = Some(message.clone());
+        io::Error::other(message)
     }
 }
 
@@ -523,36 +760,70 @@ impl<R: BufRead> Read for Guard<R> {
 }
 
 impl<R: BufRead> BufRead for Guard<R> {
+    #[inline]
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.consumed.saturating_sub(self.mark) > self.max_event {
-            let message = format!(
-                "one text, tag or comment is longer than {} bytes",
-                self.max_event
-            );
-            self.tripped = Some(message.clone());
-            return Err(io::Error::other(message));
-        }
-        if let Some(max) = self.max_total {
-            if self.consumed > max {
-                let message = format!("the file is larger than {max} bytes");
-                self.tripped = Some(message.clone());
-                return Err(io::Error::other(message));
-            }
+        if self.consumed > self.stop_at {
+            return Err(self.trip());
         }
         self.inner.fill_buf()
     }
 
+    #[inline]
     fn consume(&mut self, amount: usize) {
-        // `fill_buf` on a non-empty buffer returns the same bytes without I/O
-        // (BufRead's contract), so this sees exactly what is being consumed.
+        if self.leading {
+            self.watch_leading(amount);
+        }
+        let end = self.consumed + amount as u64;
+        if end > self.scanned {
+            self.scan_newlines(amount);
+        }
+        self.consumed = end;
+        self.inner.consume(amount);
+    }
+}
+
+/// How far ahead of consumption `Guard` looks for newlines at once.
+const NEWLINE_WINDOW: usize = 64 * 1024;
+
+impl<R: BufRead> Guard<R> {
+    /// The parser skips whitespace in pieces of whitespace only, and no
+    /// other piece starts with whitespace while it skips (the text after it
+    /// starts with something else): the first piece that does not start with
+    /// whitespace is the event itself.
+    #[inline]
+    fn watch_leading(&mut self, amount: usize) {
         if let Ok(bytes) = self.inner.fill_buf() {
-            let seen = &bytes[..amount.min(bytes.len())];
-            for at in memchr::memchr_iter(b'\n', seen) {
-                self.newlines.push_back(self.consumed + at as u64);
+            if amount > 0 && matches!(bytes.first(), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+                self.content_start = self.consumed + amount as u64;
+                return;
             }
         }
-        self.consumed += amount as u64;
-        self.inner.consume(amount);
+        self.leading = false;
+    }
+
+    /// Records the newlines of the next `amount` bytes to be consumed, and
+    /// of up to `NEWLINE_WINDOW` bytes after them that are already buffered
+    /// (so that small consumes cost nothing).
+    fn scan_newlines(&mut self, amount: usize) {
+        // `fill_buf` on a non-empty buffer returns the same bytes without I/O
+        // (BufRead's contract), so these are the bytes about to be consumed.
+        if let Ok(bytes) = self.inner.fill_buf() {
+            let from = usize::try_from(self.scanned.saturating_sub(self.consumed))
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            let to = from
+                .saturating_add(NEWLINE_WINDOW)
+                .max(amount)
+                .min(bytes.len());
+            if let Some(window) = bytes.get(from..to) {
+                let base = self.consumed + from as u64;
+                for at in memchr::memchr_iter(b'\n', window) {
+                    self.newlines.push(base + at as u64);
+                }
+                self.scanned = self.consumed + to as u64;
+            }
+        }
+        self.scanned = self.scanned.max(self.consumed + amount as u64);
     }
 }
 
@@ -609,6 +880,77 @@ mod tests {
         assert_eq!(reader.next().unwrap(), Node::Start);
         assert_eq!(reader.attribute("k").unwrap().as_deref(), Some("v<"));
         assert_eq!(reader.attribute("missing").unwrap(), None);
+    }
+
+    #[test]
+    fn trimming_leading_whitespace_keeps_read_text() {
+        let xml = "<a>\n  <b>  x <!--c-->  y <![CDATA[ z ]]> w </b>\n  <c>\n  </c>\n  <d> <?pi?> v</d>\n  <e><![CDATA[p]]> q</e></a>";
+        let texts = |trim: bool| {
+            let mut reader = XmlReader::new(xml.as_bytes());
+            if trim {
+                reader.trim_leading_whitespace();
+            }
+            let mut out = Vec::new();
+            assert_eq!(reader.next().unwrap(), Node::Start);
+            loop {
+                match reader.next().unwrap() {
+                    Node::Start => {
+                        out.push((reader.name().to_owned(), reader.read_text().unwrap()))
+                    }
+                    Node::Eof => return out,
+                    _ => {}
+                }
+            }
+        };
+        let plain = texts(false);
+        assert_eq!(plain[0], ("b".to_owned(), "x   y  z  w".to_owned()));
+        assert_eq!(plain[3], ("e".to_owned(), "p q".to_owned()));
+        assert_eq!(texts(true), plain);
+    }
+
+    #[test]
+    fn trimming_leaves_element_positions_alone() {
+        let mut xml = Vec::new();
+        crate::iso20022::generate_camt053(&mut xml, 30, 5).unwrap();
+        xml.extend_from_slice(b"\n<!-- after -->\n");
+        let tags = |trim: bool| {
+            let mut reader = XmlReader::new(&xml[..]);
+            if trim {
+                reader.trim_leading_whitespace();
+            }
+            let mut out = Vec::new();
+            loop {
+                match reader.next().unwrap() {
+                    node @ (Node::Start | Node::End) => {
+                        let position = reader.position();
+                        out.push((node, position.path, position.line, position.column));
+                    }
+                    Node::Text => {}
+                    Node::Eof => return out,
+                }
+            }
+        };
+        let plain = tags(false);
+        assert!(plain.len() > 1000);
+        assert_eq!(plain[1].2, 3, "{:?}", plain[1]);
+        assert_eq!(tags(true), plain);
+    }
+
+    #[test]
+    fn text_errors_point_past_skipped_whitespace() {
+        let xml = "<a>\n  <b>\n\n   &nope;</b></a>";
+        let mut reader = XmlReader::new(xml.as_bytes());
+        reader.trim_leading_whitespace();
+        let err = (0..10)
+            .try_for_each(|_| reader.next().map(|_| ()))
+            .unwrap_err();
+        match err {
+            ReadError::Refused { position, .. } => {
+                assert_eq!((position.line, position.column), (4, 4));
+                assert_eq!(position.path, "/a/b");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

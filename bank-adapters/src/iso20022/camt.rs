@@ -32,8 +32,8 @@ use crate::model::{
 use crate::xml::{Node, XmlReader};
 
 use super::read::{
-    next_child, opt_text, parse_bool, parse_count, parse_date_time, parse_decimal, parse_direction,
-    read_account, read_agent, read_amount, read_code, read_date_choice, read_party_name,
+    self, next_child, opt_text, read_account, read_agent, read_amount, read_code, read_date_choice,
+    read_parsed, read_party_name,
 };
 use super::{message_from_namespace, MessageKind};
 
@@ -75,6 +75,9 @@ pub fn read_cash_stream<R: BufRead, S: StatementSink + ?Sized>(
     sink: &mut S,
 ) -> Result<CashHeader, ReadError> {
     let mut r = XmlReader::new(input);
+    // Every text is read trimmed (`read_text`, `read_code`): let indentation
+    // make no events.
+    r.trim_leading_whitespace();
     if r.next()? != Node::Start {
         return Err(r.invalid("no root element"));
     }
@@ -175,8 +178,7 @@ fn read_group_header<R: BufRead>(
         match r.name() {
             "MsgId" => header.message_id = opt_text(r)?,
             "CreDtTm" => {
-                let text = r.read_text()?;
-                header.created_at = Some(parse_date_time(r, &text)?);
+                header.created_at = Some(read_parsed(r, read::date_time)?);
             }
             _ => r.skip()?,
         }
@@ -215,24 +217,20 @@ fn read_statement<R: BufRead, S: StatementSink + ?Sized>(
                 has_id = !statement.statement_id.is_empty();
             }
             "ElctrncSeqNb" => {
-                let text = r.read_text()?;
-                statement.sequence_number = Some(parse_count(r, &text)?);
+                statement.sequence_number = Some(read_parsed(r, read::count)?);
             }
             "CreDtTm" => {
-                let text = r.read_text()?;
-                statement.created_at = Some(parse_date_time(r, &text)?);
+                statement.created_at = Some(read_parsed(r, read::date_time)?);
             }
             "FrToDt" => {
                 let level = r.depth();
                 while next_child(r, level)? {
                     match r.name() {
                         "FrDtTm" => {
-                            let text = r.read_text()?;
-                            statement.from = Some(parse_date_time(r, &text)?);
+                            statement.from = Some(read_parsed(r, read::date_time)?);
                         }
                         "ToDtTm" => {
-                            let text = r.read_text()?;
-                            statement.to = Some(parse_date_time(r, &text)?);
+                            statement.to = Some(read_parsed(r, read::date_time)?);
                         }
                         _ => r.skip()?,
                     }
@@ -303,8 +301,7 @@ fn read_balance<R: BufRead>(r: &mut XmlReader<R>) -> Result<(Option<String>, Bal
             }
             "Amt" => amount = Some(read_amount(r)?),
             "CdtDbtInd" => {
-                let text = r.read_text()?;
-                direction = Some(parse_direction(r, &text)?);
+                direction = Some(read_parsed(r, read::direction)?);
             }
             "Dt" => date = read_date_choice(r)?,
             _ => r.skip()?,
@@ -338,8 +335,7 @@ fn read_summary<R: BufRead>(r: &mut XmlReader<R>) -> Result<StatedSummary, ReadE
         while next_child(r, level)? {
             match r.name() {
                 "NbOfNtries" => {
-                    let text = r.read_text()?;
-                    let count = Some(parse_count(r, &text)?);
+                    let count = Some(read_parsed(r, read::count)?);
                     match which {
                         0 => summary.entry_count = count,
                         1 => summary.total_credits_count = count,
@@ -347,8 +343,7 @@ fn read_summary<R: BufRead>(r: &mut XmlReader<R>) -> Result<StatedSummary, ReadE
                     }
                 }
                 "Sum" if which > 0 => {
-                    let text = r.read_text()?;
-                    let sum = Some(parse_decimal(r, &text)?);
+                    let sum = Some(read_parsed(r, read::decimal)?);
                     if which == 1 {
                         summary.total_credits = sum;
                     } else {
@@ -387,12 +382,10 @@ fn read_entry<R: BufRead>(r: &mut XmlReader<R>, own_account: &str) -> Result<Ent
             "NtryRef" => bank_reference = opt_text(r)?,
             "Amt" => amount = Some(read_amount(r)?),
             "CdtDbtInd" => {
-                let text = r.read_text()?;
-                direction = Some(parse_direction(r, &text)?);
+                direction = Some(read_parsed(r, read::direction)?);
             }
             "RvslInd" => {
-                let text = r.read_text()?;
-                reversal = parse_bool(r, &text)?;
+                reversal = read_parsed(r, read::boolean)?;
             }
             "Sts" => {
                 status = Some(match read_code(r)?.as_deref() {
@@ -486,8 +479,7 @@ fn read_transaction<R: BufRead>(r: &mut XmlReader<R>) -> Result<RawTransaction, 
             }
             "Amt" => detail.amount = Some(read_amount(r)?),
             "CdtDbtInd" => {
-                let text = r.read_text()?;
-                detail.direction = Some(parse_direction(r, &text)?);
+                detail.direction = Some(read_parsed(r, read::direction)?);
             }
             "AmtDtls" => {
                 let level = r.depth();

@@ -2,6 +2,8 @@
 //! streaming tests and benchmarks: one wage account paying workers (debits),
 //! funded now and then by the general contractor (credits), with the odd
 //! returned wage (a reversal with a return reason) and a few pending entries.
+//! [`generate_payment_batch`] makes the matching wage batch (the pain.001
+//! side) from the same kind of seeded data.
 //!
 //! The same seed always gives the same bytes. The document is produced on
 //! demand ([`camt053_source`] is a `BufRead`), so a statement of millions of
@@ -14,8 +16,8 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
 
 use crate::model::{
-    AccountRef, Amount, Balance, Direction, Entry, EntryStatus, StatedSummary, Statement,
-    StatementKind, TransactionDetail,
+    AccountRef, Amount, Balance, Direction, Entry, EntryStatus, PaymentBatch, PaymentLine,
+    StatedSummary, Statement, StatementKind, TransactionDetail,
 };
 
 use super::camt_write::Camt053Writer;
@@ -106,6 +108,49 @@ impl BufRead for Camt053Source {
 
     fn consume(&mut self, amount: usize) {
         self.position = (self.position + amount).min(self.chunk.len());
+    }
+}
+
+/// A wage batch of `lines` lines for `seed`: the same arguments always give
+/// the same batch. Workers' names, cards and banks vary line by line;
+/// wages are 2,000.00 to 11,999.99 yuan.
+pub fn generate_payment_batch(lines: usize, seed: u64) -> PaymentBatch {
+    let date = first_day(seed);
+    let created_at = Utc.from_utc_datetime(&date.and_hms_opt(1, 30, 0).unwrap_or_default());
+    let month = date.format("%Y-%m").to_string();
+    let lines = (0..lines)
+        .map(|index| {
+            // A stream of its own, apart from the statement entries'.
+            let mut rng = Rng::new(seed ^ 0x5041_494E_3030_3121, index as u64);
+            let name = format!("{}{}", rng.pick(&SURNAMES), rng.pick(&GIVEN));
+            let card = format!("62220{:014}", rng.below(100_000_000_000_000));
+            let (bank_code, bank_name) = BANKS[rng.below(BANKS.len() as u64) as usize];
+            PaymentLine {
+                end_to_end_id: format!("WB{:08X}L{index:09}", seed as u32),
+                instruction_id: None,
+                amount: Amount::cny(Decimal::new(200_000 + rng.below(1_000_000) as i64, 2)),
+                creditor: AccountRef {
+                    number: card,
+                    name: Some(name),
+                    bank_code: Some(bank_code.to_owned()),
+                    bank_name: Some(bank_name.to_owned()),
+                },
+                remittance: Some(format!("{month} 工资")),
+            }
+        })
+        .collect();
+    PaymentBatch {
+        message_id: format!("WB-B-{:016X}", seed),
+        created_at,
+        requested_execution_date: date,
+        initiating_party: "中建某局第三工程有限公司".to_owned(),
+        debtor: AccountRef {
+            number: "0200001019200099999".to_owned(),
+            name: Some("某某项目农民工工资专用账户".to_owned()),
+            bank_code: Some("102100099996".to_owned()),
+            bank_name: Some("中国工商银行股份有限公司北京分行".to_owned()),
+        },
+        lines,
     }
 }
 

@@ -29,8 +29,8 @@ pub use camt::{
     CashHeader, CashMessage, StatementSink,
 };
 pub use camt_write::{write_camt053, Camt053Writer};
-pub use generate::{camt053_source, generate_camt053};
-pub use pain001::{write_pain001, Pain001Version};
+pub use generate::{camt053_source, generate_camt053, generate_payment_batch};
+pub use pain001::{write_pain001, write_pain001_into, Pain001Version};
 pub use pain002::{read_status_report, write_pain002, Pain002Version};
 pub use xsd::{validate_with_xmllint, validate_xml_with_xmllint, xsd_for, ValidationFailure};
 

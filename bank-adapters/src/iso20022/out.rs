@@ -19,7 +19,12 @@ pub(crate) struct Out {
     depth: usize,
     /// Prefix of field names in errors, e.g. `lines[17].`; set per item.
     context: String,
+    /// Or, cheaper to set per item: `lines` and 17 stand for `lines[17].`.
+    item: Option<(&'static str, usize)>,
 }
+
+/// Indentation for up to 32 levels, sliced instead of pushed level by level.
+const SPACES: &str = "                                                                ";
 
 impl Out {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
@@ -27,21 +32,34 @@ impl Out {
             buf: String::with_capacity(capacity),
             depth: 0,
             context: String::new(),
+            item: None,
         }
     }
 
     /// Field names in later errors start with `context` (e.g. `lines[3].`).
     pub(crate) fn set_context(&mut self, context: impl FnOnce(&mut String)) {
+        self.item = None;
         self.context.clear();
         context(&mut self.context);
     }
 
+    /// Field names in later errors start with `list[index].`; nothing is
+    /// formatted unless an error needs it.
+    pub(crate) fn set_item(&mut self, list: &'static str, index: usize) {
+        self.context.clear();
+        self.item = Some((list, index));
+    }
+
     pub(crate) fn clear_context(&mut self) {
+        self.item = None;
         self.context.clear();
     }
 
     pub(crate) fn field(&self, name: &str) -> String {
-        format!("{}{}", self.context, name)
+        match self.item {
+            Some((list, index)) => format!("{list}[{index}].{name}"),
+            None => format!("{}{}", self.context, name),
+        }
     }
 
     pub(crate) fn declaration(&mut self) {
@@ -49,9 +67,15 @@ impl Out {
             .push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     }
 
+    #[inline]
     fn indent(&mut self) {
-        for _ in 0..self.depth {
-            self.buf.push_str("  ");
+        match SPACES.get(..2 * self.depth) {
+            Some(spaces) => self.buf.push_str(spaces),
+            None => {
+                for _ in 0..self.depth {
+                    self.buf.push_str("  ");
+                }
+            }
         }
     }
 
@@ -105,6 +129,12 @@ impl Out {
         field: &str,
     ) -> Result<(), WriteError> {
         check_text(value, max).map_err(|problem| problem.into_error(self.field(field), max))?;
+        self.checked_text(tag, value);
+        Ok(())
+    }
+
+    /// `<tag>value</tag>` for a value that passed [`check_text`].
+    fn checked_text(&mut self, tag: &str, value: &str) {
         self.indent();
         self.buf.push('<');
         self.buf.push_str(tag);
@@ -113,7 +143,6 @@ impl Out {
         self.buf.push_str("</");
         self.buf.push_str(tag);
         self.buf.push_str(">\n");
-        Ok(())
     }
 
     /// Like [`Out::text`] but writes nothing for `None`.
@@ -152,11 +181,15 @@ impl Out {
             }
         })?;
         self.indent();
-        let _ = writeln!(
-            self.buf,
-            "<{tag} Ccy=\"{}\">{}</{tag}>",
-            amount.currency, value
-        );
+        self.buf.push('<');
+        self.buf.push_str(tag);
+        self.buf.push_str(" Ccy=\"");
+        self.buf.push_str(&amount.currency);
+        self.buf.push_str("\">");
+        let _ = write!(self.buf, "{value}");
+        self.buf.push_str("</");
+        self.buf.push_str(tag);
+        self.buf.push_str(">\n");
         Ok(())
     }
 
@@ -260,16 +293,34 @@ impl Out {
             None if bank.bank_name.is_none() => other = Some("NOTPROVIDED"),
             None => {}
         }
-        let name_field = format!("{field}.bank_name");
-        self.opt_text("Nm", bank.bank_name.as_deref(), 140, &name_field)?;
+        if let Some(name) = bank.bank_name.as_deref() {
+            check_text(name, 140).map_err(|problem| {
+                problem.into_error(self.field(&format!("{field}.bank_name")), 140)
+            })?;
+            self.checked_text("Nm", name);
+        }
         if let Some(other) = other {
+            check_text(other, 35).map_err(|problem| {
+                problem.into_error(self.field(&format!("{field}.bank_code")), 35)
+            })?;
             self.open("Othr");
-            self.text("Id", other, 35, &format!("{field}.bank_code"))?;
+            self.checked_text("Id", other);
             self.close("Othr");
         }
         self.close("FinInstnId");
         self.close(tag);
         Ok(())
+    }
+
+    /// Writes after what `buf` already holds (a buffer kept from an
+    /// earlier document, so its memory is reused).
+    pub(crate) fn appending_to(buf: String) -> Self {
+        Out {
+            buf,
+            depth: 0,
+            context: String::new(),
+            item: None,
+        }
     }
 
     pub(crate) fn finish(self) -> String {
@@ -396,8 +447,10 @@ pub(crate) fn checked_decimal(
     }
     // Print at least two decimals, as banks expect (12.50, not 12.5).
     let scale = normalized.scale().max(2);
-    // totalDigits 18: integer digits plus the decimals we print.
-    let integer_digits = normalized.abs().trunc().to_string().len() as u32;
+    // totalDigits 18: integer digits plus the decimals we print ("0" for
+    // an amount under one counts one digit).
+    let integer = normalized.mantissa().unsigned_abs() / 10u128.pow(normalized.scale());
+    let integer_digits = integer.checked_ilog10().map_or(1, |log| log + 1);
     if integer_digits + scale > 18 {
         return Err(format!("amount {value} has more than 18 digits"));
     }

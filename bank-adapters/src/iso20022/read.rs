@@ -64,77 +64,97 @@ pub(crate) fn non_empty(text: String) -> Option<String> {
 
 /// Reads the element's text as an optional value (empty → `None`).
 pub(crate) fn opt_text<R: BufRead>(r: &mut XmlReader<R>) -> Result<Option<String>, ReadError> {
-    Ok(non_empty(r.read_text()?))
+    let text = r.read_text_str()?;
+    Ok((!text.is_empty()).then(|| text.to_owned()))
+}
+
+/// Reads the element's text and parses it without keeping the text; a
+/// parse failure is `Invalid` at the element's end.
+pub(crate) fn read_parsed<R: BufRead, T>(
+    r: &mut XmlReader<R>,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, ReadError> {
+    let parsed = parse(r.read_text_str()?);
+    parsed.map_err(|message| r.invalid(message))
 }
 
 /// `xs:dateTime`, with or without offset; a time without offset is taken
 /// as UTC (ISO 20022 leaves it to bilateral agreement; our own files always
 /// carry an offset).
-pub(crate) fn parse_date_time<R: BufRead>(
-    r: &XmlReader<R>,
-    text: &str,
-) -> Result<DateTime<Utc>, ReadError> {
+pub(crate) fn date_time(text: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Ok(at.with_timezone(&Utc));
     }
     if let Ok(at) = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f") {
         return Ok(at.and_utc());
     }
-    Err(r.invalid(format!("{text:?} is not a date and time")))
+    Err(format!("{text:?} is not a date and time"))
+}
+
+pub(crate) fn parse_date_time<R: BufRead>(
+    r: &XmlReader<R>,
+    text: &str,
+) -> Result<DateTime<Utc>, ReadError> {
+    date_time(text).map_err(|message| r.invalid(message))
 }
 
 /// `xs:date` (an offset after the date is ignored), or the date part of an
 /// `xs:dateTime` as written (the bank's local date).
-pub(crate) fn parse_date<R: BufRead>(r: &XmlReader<R>, text: &str) -> Result<NaiveDate, ReadError> {
+pub(crate) fn date(text: &str) -> Result<NaiveDate, String> {
     let day = text.get(..10).unwrap_or(text);
-    NaiveDate::parse_from_str(day, "%Y-%m-%d")
-        .map_err(|_| r.invalid(format!("{text:?} is not a date")))
+    // The usual `YYYY-MM-DD` without going through a format string.
+    if let [y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = *day.as_bytes() {
+        let digits = [y1, y2, y3, y4, m1, m2, d1, d2];
+        if digits.iter().all(u8::is_ascii_digit) {
+            let number = |ds: &[u8]| ds.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+            let year = number(&digits[..4]) as i32;
+            if let Some(date) =
+                NaiveDate::from_ymd_opt(year, number(&digits[4..6]), number(&digits[6..]))
+            {
+                return Ok(date);
+            }
+        }
+    }
+    NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| format!("{text:?} is not a date"))
 }
 
-pub(crate) fn parse_decimal<R: BufRead>(
-    r: &XmlReader<R>,
-    text: &str,
-) -> Result<Decimal, ReadError> {
-    Decimal::from_str(text).map_err(|_| r.invalid(format!("{text:?} is not a decimal number")))
+pub(crate) fn decimal(text: &str) -> Result<Decimal, String> {
+    Decimal::from_str(text).map_err(|_| format!("{text:?} is not a decimal number"))
 }
 
-pub(crate) fn parse_count<R: BufRead>(r: &XmlReader<R>, text: &str) -> Result<u64, ReadError> {
+pub(crate) fn count(text: &str) -> Result<u64, String> {
     if let Ok(n) = text.parse::<u64>() {
         return Ok(n);
     }
     // `Number` is an xs:decimal with no fraction digits; accept "3.0".
     match Decimal::from_str(text) {
         Ok(d) if d.fract().is_zero() && !d.is_sign_negative() => {
-            u64::try_from(d.trunc()).map_err(|_| r.invalid(format!("{text:?} is not a count")))
+            u64::try_from(d.trunc()).map_err(|_| format!("{text:?} is not a count"))
         }
-        _ => Err(r.invalid(format!("{text:?} is not a count"))),
+        _ => Err(format!("{text:?} is not a count")),
     }
 }
 
-pub(crate) fn parse_direction<R: BufRead>(
-    r: &XmlReader<R>,
-    text: &str,
-) -> Result<Direction, ReadError> {
+pub(crate) fn direction(text: &str) -> Result<Direction, String> {
     match text {
         "CRDT" => Ok(Direction::Credit),
         "DBIT" => Ok(Direction::Debit),
-        other => Err(r.invalid(format!("{other:?} is neither CRDT nor DBIT"))),
+        other => Err(format!("{other:?} is neither CRDT nor DBIT")),
     }
 }
 
-pub(crate) fn parse_bool<R: BufRead>(r: &XmlReader<R>, text: &str) -> Result<bool, ReadError> {
+pub(crate) fn boolean(text: &str) -> Result<bool, String> {
     match text {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
-        other => Err(r.invalid(format!("{other:?} is not true or false"))),
+        other => Err(format!("{other:?} is not true or false")),
     }
 }
 
 /// Call on an amount element's `Start`: `<Amt Ccy="EUR">1.00</Amt>`.
 pub(crate) fn read_amount<R: BufRead>(r: &mut XmlReader<R>) -> Result<Amount, ReadError> {
     let currency = r.attribute("Ccy")?.unwrap_or_default();
-    let text = r.read_text()?;
-    let value = parse_decimal(r, &text)?;
+    let value = read_parsed(r, decimal)?;
     if currency.is_empty() {
         return Err(r.invalid("amount without currency (Ccy)"));
     }
@@ -149,10 +169,7 @@ pub(crate) fn read_date_choice<R: BufRead>(
     let mut date = None;
     while next_child(r, depth)? {
         match r.name() {
-            "Dt" | "DtTm" => {
-                let text = r.read_text()?;
-                date = Some(parse_date(r, &text)?);
-            }
+            "Dt" | "DtTm" => date = Some(read_parsed(r, self::date)?),
             _ => r.skip()?,
         }
     }
