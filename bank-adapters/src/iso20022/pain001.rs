@@ -52,7 +52,7 @@ impl Pain001Version {
 /// not positive or have more than 2 decimals; a line without the worker's
 /// name (a wage must name its payee).
 pub fn write_pain001(batch: &PaymentBatch, version: Pain001Version) -> Result<String, WriteError> {
-    let mut xml = String::with_capacity(1024 + batch.lines.len() * 900);
+    let mut xml = String::with_capacity(1024 + batch.lines.len() * 600);
     write_pain001_into(batch, version, &mut xml)?;
     Ok(xml)
 }
@@ -68,7 +68,7 @@ pub fn write_pain001_into(
 ) -> Result<(), WriteError> {
     xml.clear();
     let buf = std::mem::take(xml);
-    let out = Out::appending_to(buf);
+    let out = Out::appending_to(buf).flat();
     match write_document(batch, version, out) {
         Ok(written) => {
             *xml = written;
