@@ -11,6 +11,8 @@
 #   SHARED=dir    where iso20022/samples and cn-bank/samples live
 #                 (default: ../shared next to the repository)
 #   NO_BUILD=1    run the binaries already built, do not rebuild
+#   BIN_DIR=dir   run the binaries in dir (e.g. a copy, so that a rebuild
+#                 meanwhile does not swap them; implies NO_BUILD=1)
 #   JOBS=n        libFuzzer -jobs/-workers (default 1: one core)
 #   FUZZ_ARGS=..  extra libFuzzer flags
 #
@@ -73,10 +75,10 @@ dict_of() {
 }
 
 cd "$crate"
-if [[ "${NO_BUILD:-0}" != 1 ]]; then
+if [[ "${NO_BUILD:-0}" != 1 && -z "${BIN_DIR:-}" ]]; then
     RUSTC_BOOTSTRAP=1 cargo fuzz build -O -a
 fi
-bin_dir="$here/target/x86_64-unknown-linux-gnu/release"
+bin_dir="${BIN_DIR:-$here/target/x86_64-unknown-linux-gnu/release}"
 
 mkdir -p "$here/corpus" "$here/artifacts"
 failed=()
