@@ -21,7 +21,8 @@ use futures_util::future::LocalBoxFuture;
 use serde_json::Value;
 
 use wagebridge::api::{self, AppState};
-use wagebridge::db::{self, local_cluster::LocalCluster, PgPool};
+use wagebridge::db::local_cluster::{ClusterOptions, LocalCluster};
+use wagebridge::db::{self, PgPool};
 
 pub mod fixtures;
 
@@ -68,8 +69,9 @@ fn split_url(url: &str) -> Server {
 
 fn start_private_cluster() -> Server {
     let dir = std::env::temp_dir().join(format!("wagebridge-test-pg-{}", std::process::id()));
-    let cluster =
-        LocalCluster::start(&dir).expect("start a private PostgreSQL cluster for the tests");
+    // Thrown away after the run, so fsync buys nothing here.
+    let cluster = LocalCluster::start_with(&dir, &ClusterOptions::throwaway())
+        .expect("start a private PostgreSQL cluster for the tests");
     spawn_watchdog(&cluster, &dir);
     let base = format!("postgres://postgres@127.0.0.1:{}", cluster.port());
     // The watchdog stops it once this process is gone; statics are never dropped.
