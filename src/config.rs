@@ -64,6 +64,16 @@ pub enum ConfigError {
     },
     #[error("environment variable {name}: {reason}")]
     Env { name: &'static str, reason: String },
+    #[error("{0}")]
+    Tls(&'static str),
+}
+
+/// The files `serve` speaks HTTPS with.
+#[derive(Debug, Clone, Copy)]
+pub struct TlsFiles<'a> {
+    pub cert: &'a Path,
+    pub key: &'a Path,
+    pub client_ca: Option<&'a Path>,
 }
 
 impl Settings {
@@ -130,6 +140,29 @@ impl Settings {
             log_format,
             max_body_bytes,
         })
+    }
+}
+
+impl Settings {
+    /// The TLS files, when HTTPS is configured. A client CA without a server
+    /// certificate is refused: it would otherwise serve plain HTTP and verify nobody.
+    pub fn tls(&self) -> Result<Option<TlsFiles<'_>>, ConfigError> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some(TlsFiles {
+                cert,
+                key,
+                client_ca: self.tls_client_ca.as_deref(),
+            })),
+            (None, None) if self.tls_client_ca.is_some() => Err(ConfigError::Tls(
+                "WAGEBRIDGE_TLS_CLIENT_CA (tls_client_ca) is set, but WAGEBRIDGE_TLS_CERT and \
+                 WAGEBRIDGE_TLS_KEY are not: client certificates are verified only over HTTPS, \
+                 so set the server certificate and key too (certs/README.md), or unset the client CA",
+            )),
+            (None, None) => Ok(None),
+            _ => Err(ConfigError::Tls(
+                "set both WAGEBRIDGE_TLS_CERT and WAGEBRIDGE_TLS_KEY (tls_cert, tls_key), or neither",
+            )),
+        }
     }
 }
 

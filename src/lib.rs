@@ -4,12 +4,15 @@
 //! - [`access`]: who may see and change what.
 //! - [`db`]: PostgreSQL through diesel; the database guards the invariants.
 //! - [`api`]: the HTTP API (actix-web), problem+json errors, OpenAPI.
-//! - [`server`]: assembling and running the HTTP server.
+//! - [`server`]: assembling and running the HTTP server; [`tls`] its certificates.
+//! - [`certs`]: development certificates (`wagebridge certs dev`).
 
 pub mod access;
 pub mod api;
+pub mod certs;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod server;
 pub mod telemetry;
+pub mod tls;

@@ -55,6 +55,30 @@ enum Command {
         #[command(subcommand)]
         command: BankFileCommand,
     },
+    /// TLS certificates.
+    Certs {
+        #[command(subcommand)]
+        command: CertsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CertsCommand {
+    /// Write a development CA, a server certificate and client certificates (PEM; keys 0600).
+    Dev {
+        /// Directory to write into (created if missing; existing files are never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// A client certificate with this name (e.g. bank-102); repeat for several.
+        #[arg(long = "client")]
+        clients: Vec<String>,
+        /// A name or IP address the server certificate is valid for; repeat for several.
+        #[arg(long = "server-name", default_values = ["localhost", "127.0.0.1"])]
+        server_names: Vec<String>,
+        /// Days the certificates are valid.
+        #[arg(long, default_value_t = 365)]
+        days: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -133,6 +157,26 @@ fn bank_file(command: BankFileCommand) -> anyhow::Result<()> {
     }
 }
 
+fn certs(command: CertsCommand) -> anyhow::Result<()> {
+    let CertsCommand::Dev {
+        out,
+        clients,
+        server_names,
+        days,
+    } = command;
+    let request = wagebridge::certs::DevRequest {
+        server_names,
+        clients,
+        valid_days: days,
+    };
+    let files = wagebridge::certs::write_dev_set(&out, &request)?;
+    for file in files {
+        eprintln!("wrote {}", file.display());
+    }
+    eprintln!("development certificates only: keep the *.key files private, never commit them");
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let mut settings = Settings::load(cli.config.as_deref())?;
     if let Some(format) = cli.log_format {
@@ -143,10 +187,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         // Needs no database.
         Command::BankFile { command } => bank_file(command),
+        Command::Certs { command } => certs(command),
         Command::Serve { bind } => {
             if let Some(bind) = bind {
                 settings.bind = bind;
             }
+            // A bad TLS setup fails before a database is started.
+            server::tls_config(&settings)?;
             let database = Database::open(&settings)?;
             let pool = database.migrated_pool(16)?;
             let runtime = tokio::runtime::Runtime::new()?;

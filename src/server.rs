@@ -1,9 +1,6 @@
 //! Assembling the service: the database (given, or a private local cluster),
 //! migrations, and the HTTP(S) server.
 
-use std::path::Path;
-use std::sync::Arc;
-
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use diesel::{Connection, PgConnection, RunQueryDsl};
@@ -92,60 +89,25 @@ pub async fn serve(settings: &Settings, pool: PgPool) -> anyhow::Result<()> {
             .app_data(state.clone())
             .configure(api::configure(max_body))
     });
-    let server = match (&settings.tls_cert, &settings.tls_key) {
-        (Some(cert), Some(key)) => {
-            let tls = tls_config(cert, key, settings.tls_client_ca.as_deref())?;
+    let server = match tls_config(settings)? {
+        Some(tls) => {
             tracing::info!(bind = %settings.bind, "serving HTTPS");
             server.bind_rustls_0_23(settings.bind, tls)
         }
-        (None, None) => {
+        None => {
             tracing::info!(bind = %settings.bind, "serving HTTP");
             server.bind(settings.bind)
         }
-        _ => anyhow::bail!("set both WAGEBRIDGE_TLS_CERT and WAGEBRIDGE_TLS_KEY, or neither"),
     }
     .with_context(|| format!("binding {}", settings.bind))?;
     server.run().await.context("running the HTTP server")
 }
 
-/// rustls server config; with a client CA, client certificates are verified
-/// when presented (banks' mutual TLS) but not required (API-key clients).
-pub fn tls_config(
-    cert: &Path,
-    key: &Path,
-    client_ca: Option<&Path>,
-) -> anyhow::Result<rustls::ServerConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let certs = read_certs(cert)?;
-    let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(
-        std::fs::File::open(key).with_context(|| format!("opening {}", key.display()))?,
-    ))?
-    .with_context(|| format!("no private key in {}", key.display()))?;
-    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()?;
-    let builder = match client_ca {
-        Some(ca) => {
-            let mut roots = rustls::RootCertStore::empty();
-            for c in read_certs(ca)? {
-                roots.add(c)?;
-            }
-            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-                Arc::new(roots),
-                provider,
-            )
-            .allow_unauthenticated()
-            .build()?;
-            builder.with_client_cert_verifier(verifier)
-        }
-        None => builder.with_no_client_auth(),
+/// The rustls server config when HTTPS is configured (see [`crate::tls`]).
+/// `serve` calls it before starting anything, so a bad TLS setup fails at once.
+pub fn tls_config(settings: &Settings) -> anyhow::Result<Option<rustls::ServerConfig>> {
+    let Some(files) = settings.tls()? else {
+        return Ok(None);
     };
-    Ok(builder.with_single_cert(certs, key)?)
-}
-
-fn read_certs(path: &Path) -> anyhow::Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
-    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let certs =
-        rustls_pemfile::certs(&mut std::io::BufReader::new(file)).collect::<Result<Vec<_>, _>>()?;
-    anyhow::ensure!(!certs.is_empty(), "no certificate in {}", path.display());
-    Ok(certs)
+    crate::tls::server_config(files.cert, files.key, files.client_ca).map(Some)
 }

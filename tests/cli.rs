@@ -1,7 +1,10 @@
 //! The `wagebridge` binary as a user runs it: `org add`, `key issue`, `serve`
-//! (with `DATABASE_URL`, and with its own private cluster), then HTTP calls.
+//! (with `DATABASE_URL`, and with its own private cluster), then HTTP calls;
+//! HTTPS and certificates in [`tls`].
 
 mod common;
+#[path = "cli/tls.rs"]
+mod tls;
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -286,144 +289,79 @@ fn serve_without_database_url_runs_and_stops_its_own_cluster() {
     );
 }
 
-/// A certificate and its key, as PEM files in `dir`.
-struct Pem {
-    cert: std::path::PathBuf,
-    key: std::path::PathBuf,
-}
+/// Removes a directory when dropped (a relocated cluster lives outside the test's temp dir).
+struct RemoveOnDrop(Option<std::path::PathBuf>);
 
-fn write_pem(dir: &Path, name: &str, cert: &rcgen::Certificate, key: &rcgen::KeyPair) -> Pem {
-    let pem = Pem {
-        cert: dir.join(format!("{name}.pem")),
-        key: dir.join(format!("{name}.key")),
-    };
-    std::fs::write(&pem.cert, cert.pem()).unwrap();
-    std::fs::write(&pem.key, key.serialize_pem()).unwrap();
-    pem
-}
-
-fn make_ca(name: &str) -> rcgen::CertifiedIssuer<'static, rcgen::KeyPair> {
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, name);
-    rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap()).unwrap()
-}
-
-fn leaf(
-    names: &[&str],
-    issuer: &rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
-) -> (rcgen::Certificate, rcgen::KeyPair) {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let params =
-        rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-            .unwrap();
-    (params.signed_by(&key, issuer).unwrap(), key)
-}
-
-/// GET `path` over TLS, optionally presenting a client certificate; the status line, or the TLS error.
-fn tls_get(port: u16, ca_pem: &Path, client: Option<&Pem>, path: &str) -> Result<String, String> {
-    use std::io::{Read, Write};
-    use std::sync::Arc;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls_pemfile::certs(&mut std::io::BufReader::new(
-        std::fs::File::open(ca_pem).unwrap(),
-    )) {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots);
-    let config = match client {
-        Some(pem) => {
-            let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(
-                std::fs::File::open(&pem.cert).unwrap(),
-            ))
-            .collect::<Result<Vec<_>, _>>()
-            .unwrap();
-            let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(
-                std::fs::File::open(&pem.key).unwrap(),
-            ))
-            .unwrap()
-            .unwrap();
-            builder.with_client_auth_cert(certs, key).unwrap()
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.0 {
+            let _ = std::fs::remove_dir_all(dir);
         }
-        None => builder.with_no_client_auth(),
-    };
-    let server_name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let conn =
-        rustls::ClientConnection::new(Arc::new(config), server_name).map_err(|e| e.to_string())?;
-    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
-    write!(
-        tls,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
-    let mut response = Vec::new();
-    tls.read_to_end(&mut response).map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&response);
-    text.lines()
-        .next()
-        .map(str::to_owned)
-        .ok_or_else(|| "empty response".to_owned())
+    }
 }
 
 #[test]
-fn serve_speaks_https_and_verifies_bank_client_certificates() {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = make_ca("wagebridge test CA");
-    let ca_pem = dir.path().join("ca.pem");
-    std::fs::write(&ca_pem, ca.pem()).unwrap();
-    let (server_cert, server_key) = leaf(&["localhost", "127.0.0.1"], &ca);
-    let server = write_pem(dir.path(), "server", &server_cert, &server_key);
-    let (bank_cert, bank_key) = leaf(&["bank-102"], &ca);
-    let bank = write_pem(dir.path(), "bank", &bank_cert, &bank_key);
-    let rogue_ca = make_ca("somebody else");
-    let (rogue_cert, rogue_key) = leaf(&["bank-666"], &rogue_ca);
-    let rogue = write_pem(dir.path(), "rogue", &rogue_cert, &rogue_key);
+fn serve_runs_when_its_data_directory_is_under_a_closed_parent() {
+    use std::os::unix::fs::PermissionsExt;
+    use wagebridge::db::local_cluster::{relocated_home, LOCATION_FILE};
+    // Like a checkout under /root (mode 0700): the postgres user cannot enter it.
+    let home = tempfile::tempdir().expect("temp dir");
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let home_path = std::fs::canonicalize(home.path()).unwrap();
+    let data_dir = home_path.join("checkout/var");
+    // SAFETY: geteuid has no preconditions.
+    let as_root = unsafe { libc::geteuid() } == 0;
+    let relocated = relocated_home(&data_dir.join("postgres"));
+    // Declared before the service, so it is removed after the service stopped.
+    let _cleanup = RemoveOnDrop(as_root.then(|| relocated.clone()));
 
-    let db = TestDb::new();
-    let (cert, key) = (
-        server.cert.display().to_string(),
-        server.key.display().to_string(),
-    );
-    let ca_path = ca_pem.display().to_string();
-    let served = Served::spawn(&[
-        ("DATABASE_URL", db.url.as_str()),
-        ("WAGEBRIDGE_TLS_CERT", cert.as_str()),
-        ("WAGEBRIDGE_TLS_KEY", key.as_str()),
-        ("WAGEBRIDGE_TLS_CLIENT_CA", ca_path.as_str()),
-    ]);
-    let port: u16 = served.base.rsplit(':').next().unwrap().parse().unwrap();
-
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        match tls_get(port, &ca_pem, Some(&bank), "/readyz") {
-            Ok(line) => break line,
-            Err(e) => assert!(Instant::now() < deadline, "HTTPS never came up: {e}"),
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    assert_eq!(
-        status, "HTTP/1.1 200 OK",
-        "a bank with a certificate from our CA is served"
-    );
-    assert_eq!(
-        tls_get(port, &ca_pem, None, "/healthz").unwrap(),
-        "HTTP/1.1 200 OK",
-        "API-key clients need no certificate"
+    let data_dir_str = data_dir.display().to_string();
+    let env = [("WAGEBRIDGE_DATA_DIR", data_dir_str.as_str())];
+    let mut served = Served::start(&env);
+    // The CLI finds the same cluster.
+    ok(wagebridge(
+        &env,
+        &[
+            "org",
+            "add",
+            "--kind",
+            "admin",
+            "--name",
+            "ops",
+            "--uscc",
+            &uscc(1),
+        ],
+    ));
+    if as_root {
+        assert!(
+            relocated.join("pgdata/PG_VERSION").exists(),
+            "the cluster lives where postgres can reach it"
+        );
+        let note = std::fs::read_to_string(data_dir.join("postgres").join(LOCATION_FILE))
+            .expect("a note says where the cluster is");
+        assert!(note.contains(&relocated.display().to_string()), "{note}");
+    }
+    let mode = std::fs::metadata(&home_path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "the user's own directory keeps its mode");
+    served.stop();
+    // And once more: the relocated cluster is found again, with its data.
+    let served = Served::start(&env);
+    let out = wagebridge(
+        &env,
+        &[
+            "org",
+            "add",
+            "--kind",
+            "admin",
+            "--name",
+            "ops",
+            "--uscc",
+            &uscc(1),
+        ],
     );
     assert!(
-        tls_get(port, &ca_pem, Some(&rogue), "/healthz").is_err(),
-        "a certificate from another CA is refused in the handshake"
+        !out.status.success(),
+        "the organisation survived the restart"
     );
-    // Plain HTTP is not spoken on the TLS port.
-    assert!(reqwest::blocking::get(format!("{}/healthz", served.base))
-        .map(|r| r.status() != 200)
-        .unwrap_or(true));
+    drop(served);
 }

@@ -1,0 +1,168 @@
+//! TLS for `serve`: reading PEM certificates and keys, refusing what the
+//! handshake would reject later with a misleading error, and building the
+//! rustls server configuration (client certificates verified when presented).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+/// rustls server config; with a client CA, client certificates are verified
+/// when presented (banks' mutual TLS) but not required (API-key clients).
+pub fn server_config(
+    cert: &Path,
+    key: &Path,
+    client_ca: Option<&Path>,
+) -> anyhow::Result<rustls::ServerConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let certs = read_certs(cert)?;
+    let key = read_key(key)?;
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    let builder = match client_ca {
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in read_certs(ca)? {
+                roots
+                    .add(c)
+                    .with_context(|| format!("{} is not a usable CA certificate", ca.display()))?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .allow_unauthenticated()
+            .build()?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    builder.with_single_cert(certs, key).with_context(|| {
+        format!(
+            "the certificate {} and the key do not belong together",
+            cert.display()
+        )
+    })
+}
+
+/// Every certificate in a PEM file; each must be X.509 v3.
+pub fn read_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .with_context(|| format!("opening {}", path.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("{} is not a PEM certificate file", path.display()))?;
+    anyhow::ensure!(!certs.is_empty(), "no certificate in {}", path.display());
+    for (i, cert) in certs.iter().enumerate() {
+        match x509_version(cert) {
+            Some(3) => {}
+            Some(v) => anyhow::bail!(
+                "certificate {} in {} is X.509 v{v}; TLS needs X.509 v3 (with extensions: \
+                 subjectAltName for a server, basicConstraints and keyUsage for a CA). \
+                 Make it again as certs/README.md says, or with `wagebridge certs dev`",
+                i + 1,
+                path.display()
+            ),
+            None => anyhow::bail!(
+                "certificate {} in {} is not a DER X.509 certificate",
+                i + 1,
+                path.display()
+            ),
+        }
+    }
+    Ok(certs)
+}
+
+/// The private key (PKCS#8, PKCS#1 or SEC1) in a PEM file.
+pub fn read_key(path: &Path) -> anyhow::Result<PrivateKeyDer<'static>> {
+    PrivateKeyDer::from_pem_file(path)
+        .with_context(|| format!("no private key in {}", path.display()))
+}
+
+/// The X.509 version (1, 2 or 3) of a DER certificate, or None when it is not one.
+///
+/// Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { version [0] EXPLICIT
+/// INTEGER DEFAULT v1, serialNumber INTEGER, ... }, ... }: a missing `[0]`
+/// means v1. Only the headers are read; rustls parses the rest.
+pub fn x509_version(der: &[u8]) -> Option<u8> {
+    let (tag, body, _) = der_element(der)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (tag, tbs, _) = der_element(body)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (tag, version, _) = der_element(tbs)?;
+    match tag {
+        0x02 => Some(1), // the serial number: no version field
+        0xa0 => match der_element(version)? {
+            (0x02, [v @ 0..=2], _) => Some(v + 1),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// One DER element: (tag, content, rest).
+fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        (len, &rest[n..])
+    };
+    if rest.len() < len {
+        return None;
+    }
+    Some((tag, &rest[..len], &rest[len..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::x509_version;
+
+    #[test]
+    fn rcgen_certificates_are_v3() {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("cert");
+        assert_eq!(x509_version(cert.der()), Some(3));
+    }
+
+    #[test]
+    fn a_certificate_without_a_version_field_is_v1() {
+        // SEQUENCE { SEQUENCE { INTEGER 1, SEQUENCE {} } }
+        let v1 = [0x30, 0x07, 0x30, 0x05, 0x02, 0x01, 0x01, 0x30, 0x00];
+        assert_eq!(x509_version(&v1), Some(1));
+        // SEQUENCE { SEQUENCE { [0] { INTEGER 2 }, INTEGER 1 } }
+        let v3 = [
+            0x30, 0x0a, 0x30, 0x08, 0xa0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x01, 0x01,
+        ];
+        assert_eq!(x509_version(&v3), Some(3));
+    }
+
+    #[test]
+    fn what_is_not_a_certificate_has_no_version() {
+        for bad in [
+            &[][..],
+            &[0x30],
+            &[0x30, 0x85, 1, 2, 3, 4, 5],
+            &[0x30, 0x05, 0x30, 0x09, 0x02],
+            b"-----BEGIN",
+        ] {
+            assert_eq!(x509_version(bad), None, "{bad:?}");
+        }
+    }
+}
