@@ -5,6 +5,7 @@
 //! - [`db`]: PostgreSQL through diesel; the database guards the invariants.
 //! - [`api`]: the HTTP API (actix-web), problem+json errors, OpenAPI.
 //! - [`server`]: assembling and running the HTTP server.
+//! - [`tabular`]: uploads (CSV, XLSX, JSON) read into one table, with limits.
 
 pub mod access;
 pub mod api;
@@ -12,4 +13,5 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod server;
+pub mod tabular;
 pub mod telemetry;
