@@ -34,12 +34,15 @@ fn read_csv(bytes: &[u8]) -> Result<Table, TableError> {
     )
 }
 
+/// Writes one part of a workbook.
+type PartWriter<'a> = dyn Fn(&mut dyn Write) -> std::io::Result<()> + 'a;
+
 /// A workbook written by hand, for what rust_xlsxwriter will not write (a
 /// forged dimension, a million rows in a few KB). `sheet` writes the
 /// worksheet XML; `strings` the shared strings part, if any.
 fn hand_xlsx(
     sheet: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-    strings: Option<&dyn Fn(&mut dyn Write) -> std::io::Result<()>>,
+    strings: Option<&PartWriter<'_>>,
 ) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let opts = SimpleFileOptions::default()

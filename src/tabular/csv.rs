@@ -76,12 +76,10 @@ pub fn read_csv(
 /// Refuses a body with a physical line longer than the limit, before any
 /// record is buffered. Counted in bytes of the body as sent.
 fn check_lines(bytes: &[u8], limits: &Limits) -> Result<(), TableError> {
-    let mut line = 1u64;
-    for chunk in bytes.split(|b| *b == b'\n') {
+    for (line, chunk) in (1u64..).zip(bytes.split(|b| *b == b'\n')) {
         if chunk.len() > limits.max_line_bytes {
             return Err(line_too_long(line));
         }
-        line += 1;
     }
     Ok(())
 }
