@@ -6,6 +6,7 @@
 //! - [`api`]: the HTTP API (actix-web), problem+json errors, OpenAPI.
 //! - [`server`]: assembling and running the HTTP server; [`tls`] its certificates.
 //! - [`certs`]: development certificates (`wagebridge certs dev`).
+//! - [`tabular`]: uploads (CSV, XLSX, JSON) read into one table, with limits.
 
 pub mod access;
 pub mod api;
@@ -14,5 +15,6 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod server;
+pub mod tabular;
 pub mod telemetry;
 pub mod tls;
