@@ -227,7 +227,65 @@ fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 
 #[cfg(test)]
 mod tests {
-    use super::x509_version;
+    use super::{client_certificate, fingerprint_text, x509_version};
+    use chrono::{TimeZone, Utc};
+    use rcgen::{CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair};
+
+    fn certificate(edit: impl FnOnce(&mut CertificateParams)) -> Vec<u8> {
+        let key = KeyPair::generate().expect("key");
+        let mut params = CertificateParams::new(vec!["bank-102".to_owned()]).expect("params");
+        params.not_before = rcgen::date_time_ymd(2026, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2027, 1, 1);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        edit(&mut params);
+        params.self_signed(&key).expect("cert").der().to_vec()
+    }
+
+    #[test]
+    fn a_client_certificate_is_read_with_its_subject_expiry_and_fingerprint() {
+        let der = certificate(|p| {
+            p.distinguished_name
+                .push(rcgen::DnType::CommonName, "bank-102");
+        });
+        let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+        let cert = client_certificate(&der, now).expect("a client certificate");
+        assert!(cert.subject.contains("CN=bank-102"), "{}", cert.subject);
+        assert_eq!(
+            cert.not_after,
+            Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap()
+        );
+        let text = fingerprint_text(&cert.fingerprint);
+        assert_eq!(text.len(), 32 * 3 - 1);
+        assert!(text.split(':').all(|b| b.len() == 2
+            && b.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase())));
+    }
+
+    #[test]
+    fn what_cannot_authenticate_a_client_is_refused_with_the_reason() {
+        let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+        let cases: [(Vec<u8>, &str); 4] = [
+            (
+                certificate(|p| p.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained)),
+                "CA certificate",
+            ),
+            (
+                certificate(|p| p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth]),
+                "clientAuth",
+            ),
+            (
+                certificate(|p| p.not_after = rcgen::date_time_ymd(2026, 5, 31)),
+                "expired",
+            ),
+            (b"not a certificate".to_vec(), "not a DER X.509"),
+        ];
+        for (der, reason) in cases {
+            let err = client_certificate(&der, now).expect_err(reason).to_string();
+            assert!(err.contains(reason), "{reason:?} not in {err:?}");
+        }
+        // No extended key usage at all allows every use, clients included.
+        assert!(client_certificate(&certificate(|p| p.extended_key_usages.clear()), now).is_ok());
+    }
 
     #[test]
     fn rcgen_certificates_are_v3() {
