@@ -137,3 +137,51 @@ fn bearer_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
         .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <key>`"))?;
     Ok(Some(key.to_owned()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{identify, AuthMethod, Organization};
+
+    fn org(id: i64) -> Organization {
+        Organization {
+            id,
+            kind: "bank".into(),
+            name: format!("bank {id}"),
+            uscc: String::new(),
+            region_code: None,
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn the_key_and_the_certificate_decide_together() {
+        let by = |key, cert, presented| identify(key, cert, presented).map(|c| (c.0.id, c.1));
+        assert_eq!(
+            by(None, Some(org(1)), true).ok(),
+            Some((1, AuthMethod::Certificate))
+        );
+        assert_eq!(
+            by(Some(Some(org(1))), None, false).ok(),
+            Some((1, AuthMethod::Key))
+        );
+        assert_eq!(
+            by(Some(Some(org(1))), Some(org(1)), true).ok(),
+            Some((1, AuthMethod::Key))
+        );
+        assert_eq!(
+            by(Some(Some(org(2))), None, true).ok(),
+            Some((2, AuthMethod::Key))
+        );
+        let refused = |key, cert, presented| identify(key, cert, presented).err().map(|e| e.code);
+        assert_eq!(
+            refused(Some(Some(org(2))), Some(org(1)), true),
+            Some("CREDENTIALS_DISAGREE")
+        );
+        assert_eq!(
+            refused(Some(None), Some(org(1)), true),
+            Some("UNAUTHORIZED")
+        );
+        assert_eq!(refused(None, None, true), Some("UNAUTHORIZED"));
+        assert_eq!(refused(None, None, false), Some("UNAUTHORIZED"));
+    }
+}

@@ -3,14 +3,14 @@
 //! handshake, with or without an API key; what `certs add` refuses.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use super::common::fixtures::uscc;
-use super::{common::TestDb, ok, wagebridge, Served};
+use super::{common::TestDb, free_port, ok, wagebridge, Served, BIN};
 
 /// A client certificate and its key from `certs dev`.
 struct Client {
@@ -88,22 +88,28 @@ fn get(
     Ok((status, serde_json::from_str(body).unwrap_or(Value::Null)))
 }
 
-/// Starts `serve` over HTTPS with the `certs dev` set in `dir`; waits until it answers.
+/// Starts `serve` over HTTPS with the `certs dev` set in `dir`, logging JSON
+/// into `dir/serve.log`; waits until it answers.
 fn serve_https(db: &TestDb, dir: &Path) -> (Served, u16) {
-    let path = |f: &str| dir.join(f).display().to_string();
-    let (cert, key, ca) = (path("server.pem"), path("server.key"), path("ca.pem"));
-    let served = Served::spawn(&[
-        ("DATABASE_URL", db.url.as_str()),
-        ("WAGEBRIDGE_TLS_CERT", cert.as_str()),
-        ("WAGEBRIDGE_TLS_KEY", key.as_str()),
-        ("WAGEBRIDGE_TLS_CLIENT_CA", ca.as_str()),
-    ]);
-    let port = served
-        .base
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("port in base URL");
+    let path = |f: &str| dir.join(f);
+    let port = free_port();
+    let log = std::fs::File::create(path("serve.log")).unwrap();
+    let child = Command::new(BIN)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", &db.url)
+        .env("WAGEBRIDGE_TLS_CERT", path("server.pem"))
+        .env("WAGEBRIDGE_TLS_KEY", path("server.key"))
+        .env("WAGEBRIDGE_TLS_CLIENT_CA", path("ca.pem"))
+        .env("WAGEBRIDGE_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start serve");
+    let served = Served {
+        child,
+        base: format!("https://127.0.0.1:{port}"),
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     while !matches!(
         get(port, &dir.join("ca.pem"), None, None, "/readyz"),
@@ -204,6 +210,25 @@ fn a_bank_is_identified_by_its_registered_certificate_and_a_stranger_by_nothing(
         (&body["uscc"], &body["authenticated_by"]),
         (&contractor_uscc.as_str().into(), &"key".into())
     );
+
+    // The request span records how the caller authenticated: a request that
+    // fails after authentication logs an event carrying it.
+    let (status, _) = get(port, &ca, Some(&bank), None, "/v1/projects/NO-SUCH").unwrap();
+    assert_eq!(status, 404);
+    let (status, _) = get(port, &ca, None, Some(bank_key), "/v1/projects/NO-SUCH").unwrap();
+    assert_eq!(status, 404);
+    for method in ["certificate", "key"] {
+        let field = format!("\"auth_method\":\"{method}\"");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !std::fs::read_to_string(certs.join("serve.log"))
+            .unwrap()
+            .lines()
+            .any(|l| l.contains(&field) && l.contains("NO-SUCH"))
+        {
+            assert!(Instant::now() < deadline, "no log line with {field}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 
     // Revoked: the same certificate identifies nobody from the next connection on.
     let fingerprint = wagebridge::tls::fingerprint(&certificate_der(&bank.cert));
