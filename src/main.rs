@@ -79,6 +79,15 @@ enum CertsCommand {
         #[arg(long, default_value_t = 365)]
         days: u64,
     },
+    /// Register a bank's client certificate (PEM, X.509 v3): presented over HTTPS, it
+    /// identifies the bank as its API key would. Prints the SHA-256 fingerprint.
+    Add {
+        /// The bank's USCC.
+        #[arg(long)]
+        org: String,
+        /// The bank's certificate (the first one in the file, when it holds a chain).
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -157,13 +166,16 @@ fn bank_file(command: BankFileCommand) -> anyhow::Result<()> {
     }
 }
 
-fn certs(command: CertsCommand) -> anyhow::Result<()> {
-    let CertsCommand::Dev {
-        out,
-        clients,
-        server_names,
-        days,
-    } = command;
+fn certs(command: CertsCommand, settings: &Settings) -> anyhow::Result<()> {
+    let (out, clients, server_names, days) = match command {
+        CertsCommand::Dev {
+            out,
+            clients,
+            server_names,
+            days,
+        } => (out, clients, server_names, days),
+        CertsCommand::Add { org, file } => return add_client_certificate(settings, &org, &file),
+    };
     let request = wagebridge::certs::DevRequest {
         server_names,
         clients,
@@ -177,6 +189,38 @@ fn certs(command: CertsCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `certs add`: registers a bank's client certificate and prints its fingerprint, alone.
+fn add_client_certificate(
+    settings: &Settings,
+    uscc: &str,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    use db::client_certificates::{self, CertificateToRegister, Registered};
+    // The business clock is the machine's until a simulated one exists; expiry
+    // is checked against it because the TLS handshake checks the real time too.
+    let now = chrono::Utc::now();
+    let cert = wagebridge::tls::read_client_certificate(file, now)?;
+    let database = Database::open(settings)?;
+    let pool = database.migrated_pool(1)?;
+    let mut conn = pool.get()?;
+    let uscc = uscc.trim().to_ascii_uppercase();
+    let wanted = CertificateToRegister {
+        fingerprint: &cert.fingerprint,
+        subject: &cert.subject,
+        not_after: cert.not_after,
+    };
+    let (org, outcome) = client_certificates::register(&mut conn, &uscc, &wanted, now)?;
+    let what = match outcome {
+        Registered::New(_) => "registered",
+        Registered::Already(_) => "already registered",
+    };
+    eprintln!(
+        "{what} the client certificate \"{}\" (valid until {}) for {} ({})",
+        cert.subject, cert.not_after, org.name, org.uscc
+    );
+    print_stdout(&wagebridge::tls::fingerprint_text(&cert.fingerprint))
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let mut settings = Settings::load(cli.config.as_deref())?;
     if let Some(format) = cli.log_format {
@@ -187,7 +231,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         // Needs no database.
         Command::BankFile { command } => bank_file(command),
-        Command::Certs { command } => certs(command),
+        // `certs dev` needs no database; `certs add` opens it.
+        Command::Certs { command } => certs(command, &settings),
         Command::Serve { bind } => {
             if let Some(bind) = bind {
                 settings.bind = bind;

@@ -88,7 +88,9 @@ pub async fn serve(settings: &Settings, pool: PgPool) -> anyhow::Result<()> {
             .wrap(TracingLogger::<RequestSpan>::new())
             .app_data(state.clone())
             .configure(api::configure(max_body))
-    });
+    })
+    // Before any bind: the callback is captured when a listener is bound.
+    .on_connect(crate::tls::on_connect);
     let server = match tls_config(settings)? {
         Some(tls) => {
             tracing::info!(bind = %settings.bind, "serving HTTPS");

@@ -23,7 +23,8 @@ pub fn init(format: LogFormat) {
     };
 }
 
-/// The per-request span: tracing-actix-web's fields plus `org_id`, filled in once the key is checked.
+/// The per-request span: tracing-actix-web's fields plus `org_id` and `auth_method`
+/// (`key` or `certificate`), filled in once the caller is identified.
 pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
@@ -51,6 +52,7 @@ impl RootSpanBuilder for RequestSpan {
             exception.details = tracing::field::Empty,
             request_id = %request_id,
             org_id = tracing::field::Empty,
+            auth_method = tracing::field::Empty,
         )
     }
 

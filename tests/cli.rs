@@ -1,7 +1,10 @@
 //! The `wagebridge` binary as a user runs it: `org add`, `key issue`, `serve`
 //! (with `DATABASE_URL`, and with its own private cluster), then HTTP calls;
-//! HTTPS and certificates in [`tls`].
+//! HTTPS and certificates in [`tls`], banks authenticating by certificate in
+//! [`client_certificates`].
 
+#[path = "cli/client_certificates.rs"]
+mod client_certificates;
 mod common;
 #[path = "cli/tls.rs"]
 mod tls;

@@ -15,6 +15,7 @@ pub mod payrolls;
 pub mod projects;
 pub mod spreadsheet;
 pub mod tabular;
+pub mod whoami;
 pub mod workers;
 
 use actix_web::web;
@@ -58,6 +59,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
             .service(payrolls::put_settings)
             .service(confirmations::confirm)
             .service(confirmations::payslip)
+            .service(whoami::whoami)
             .default_service(web::to(not_found));
     }
 }

@@ -207,6 +207,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    client_certificates (id) {
+        id -> Int8,
+        organization_id -> Int8,
+        fingerprint -> Bytea,
+        subject -> Text,
+        not_after -> Timestamptz,
+        registered_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(api_keys -> organizations (organization_id));
 diesel::joinable!(project_subcontractors -> projects (project_id));
 diesel::joinable!(project_subcontractors -> organizations (organization_id));
@@ -221,6 +233,7 @@ diesel::joinable!(line_confirmations -> payroll_lines (line_id));
 diesel::joinable!(approved_lines -> payroll_lines (line_id));
 diesel::joinable!(approved_lines -> payroll_approvals (approval_id));
 diesel::joinable!(payroll_approvals -> payrolls (payroll_id));
+diesel::joinable!(client_certificates -> organizations (organization_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -238,4 +251,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     payroll_approvals,
     approved_lines,
     idempotency_keys,
+    client_certificates,
 );
