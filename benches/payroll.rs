@@ -110,7 +110,6 @@ fn set_up(conn: &mut PgConnection, code: &str, first_worker: u32, n: u32, org_ba
         OrganizationInput::parse(kind, name, &uscc(org_base + i), None)
             .expect("valid organisation")
             .store(conn, None)
-            .expect("db")
             .expect("stored")
     };
     let owner = org(OrgKind::Owner, 0, "武汉光谷建设投资有限公司");

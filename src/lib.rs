@@ -2,6 +2,7 @@
 //!
 //! - [`domain`]: pure types and rules (identifiers, money, periods), no I/O.
 //! - [`access`]: who may see and change what.
+//! - [`error`]: the use-case error and every problem code the API answers.
 //! - [`db`]: PostgreSQL through diesel; the database guards the invariants.
 //! - [`api`]: the HTTP API (actix-web), problem+json errors, OpenAPI.
 //! - [`server`]: assembling and running the HTTP server.
@@ -11,5 +12,6 @@ pub mod api;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod error;
 pub mod server;
 pub mod telemetry;

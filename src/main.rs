@@ -183,8 +183,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let pool = database.migrated_pool(1)?;
             let mut conn = pool.get()?;
             let org = input
-                .store(&mut conn, None)?
-                .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+                .store(&mut conn, None)
+                .map_err(|e| match e.problem() {
+                    Some(p) => anyhow::anyhow!("{}", p.detail),
+                    None => anyhow::Error::new(e),
+                })?;
             eprintln!("registered {} {} ({})", org.kind, org.name, org.uscc);
             Ok(())
         }

@@ -182,7 +182,7 @@ pub async fn post_attendance(
             }
             Ok(())
         })?;
-        Ok(out)
+        Ok::<_, crate::error::AppError>(out)
     })
     .await?;
     Ok(HttpResponse::Ok().json(UploadReport::new(results)))

@@ -34,11 +34,12 @@ use crate::access::ProjectRole;
 use crate::db::organizations::Organization;
 use crate::db::payrolls::{LineState, NewLine, NewPayroll, Payroll};
 use crate::db::projects::Project;
-use crate::db::{self, audit, idempotency, DbError};
+use crate::db::{self, audit, idempotency};
 use crate::domain::payroll::{
     self as rules, Context, ItemKind, LineMatch, PayItem, Thresholds, Totals, UnpaidWorker,
 };
 use crate::domain::{mask, today_in_shanghai, Money, Period, ResidentId};
+use crate::error::{AppError, ErrorCode};
 
 /// Payroll columns: JSON keys, and the headers of a usual 工资表 accepted in CSV and XLSX.
 pub const COLUMNS: &[Column] = &[
@@ -733,63 +734,55 @@ fn resolve_employer(
     caller: &Organization,
     role: ProjectRole,
     employer_uscc: Option<&str>,
-) -> Result<Result<Organization, ApiError>, DbError> {
+) -> Result<Organization, AppError> {
     if role == ProjectRole::Subcontractor {
-        return Ok(match employer_uscc {
-            Some(u) if u != caller.uscc => Err(ApiError::forbidden(
+        return match employer_uscc {
+            Some(u) if u != caller.uscc => Err(AppError::forbidden(
                 "a subcontractor submits only its own payroll",
             )
             .with_field("employer_uscc")),
             _ => Ok(caller.clone()),
-        });
+        };
     }
     let Some(uscc) = employer_uscc else {
-        return Ok(Ok(caller.clone()));
+        return Ok(caller.clone());
     };
     if uscc == caller.uscc {
-        return Ok(Ok(caller.clone()));
+        return Ok(caller.clone());
     }
     let found = db::organizations::find_by_uscc(conn, uscc)?;
-    Ok(match found {
+    match found {
         Some(org) if db::projects::is_subcontractor(conn, project.id, org.id)? => Ok(org),
-        _ => Err(ApiError::invalid_field(
+        _ => Err(AppError::field(
             "employer_uscc",
-            "EMPLOYER_NOT_ON_PROJECT",
+            ErrorCode::EmployerNotOnProject,
             "the employer is neither the general contractor nor a subcontractor attached to this project",
         )),
-    })
+    }
 }
 
 /// Matches and stores one submission in one transaction; returns the answer.
-fn store_submission(
-    conn: &mut PgConnection,
-    s: Submission,
-) -> Result<Result<serde_json::Value, ApiError>, DbError> {
-    let employer = match resolve_employer(
+fn store_submission(conn: &mut PgConnection, s: Submission) -> Result<serde_json::Value, AppError> {
+    let employer = resolve_employer(
         conn,
         &s.project,
         &s.caller,
         s.role,
         s.employer_uscc.as_deref(),
-    )? {
-        Ok(e) => e,
-        Err(e) => return Ok(Err(e)),
-    };
-    let minimum_wage = match Money::try_from(s.project.minimum_monthly_wage) {
-        Ok(m) => m,
-        Err(_) => return Err(DbError::Query(diesel::result::Error::NotFound)),
-    };
+    )?;
+    let minimum_wage = Money::try_from(s.project.minimum_monthly_wage)
+        .map_err(|_| AppError::Invariant("a project's minimum wage is a valid amount"))?;
     let period_text = s.period.to_string();
 
     conn.transaction(|conn| {
         db::payrolls::lock_period(conn, s.project.id, employer.id, s.period)?;
         if db::payrolls::has_approval(conn, s.project.id, employer.id, s.period)? {
-            return Ok(Err(ApiError::conflict(
-                "PAYROLL_APPROVED",
+            return Err(AppError::new(
+                ErrorCode::PayrollApproved,
                 format!(
                     "the {period_text} payroll of this employer has been approved, and approved lines are frozen; a new revision is not accepted"
                 ),
-            )));
+            ));
         }
         let revision =
             db::payrolls::latest_revision(conn, s.project.id, employer.id, &period_text)? + 1;
@@ -845,14 +838,14 @@ fn store_submission(
             let (new_line, answer) = match submitted {
                 Submitted::Readable(line) => {
                     let Some(m) = matches.next() else {
-                        return Err(DbError::Query(diesel::result::Error::NotFound));
+                        return Err(AppError::Invariant("every readable line has a match"));
                     };
                     let accepted = m.accepted();
                     let reasons = finding_views(&m);
                     let token = accepted.then(|| new_token(&mut rng));
                     totals = match totals.add(accepted, Some(line.net), m.warnings()) {
                         Some(t) => t,
-                        None => return Ok(Err(amounts_out_of_range())),
+                        None => return Err(amounts_out_of_range()),
                     };
                     let status = if accepted { "accepted" } else { "rejected" };
                     (
@@ -889,7 +882,7 @@ fn store_submission(
                     let reasons = problem_views(&u.problems);
                     totals = match totals.add(false, u.net, 0) {
                         Some(t) => t,
-                        None => return Ok(Err(amounts_out_of_range())),
+                        None => return Err(amounts_out_of_range()),
                     };
                     (
                         NewLine {
@@ -981,14 +974,14 @@ fn store_submission(
         if let Some(key) = &s.idempotency_key {
             idempotency::complete(conn, s.caller.id, key, 201, &body)?;
         }
-        Ok(Ok(body))
+        Ok(body)
     })
 }
 
-fn amounts_out_of_range() -> ApiError {
-    ApiError::invalid_field(
+fn amounts_out_of_range() -> AppError {
+    AppError::field(
         "lines",
-        "OUT_OF_RANGE",
+        ErrorCode::OutOfRange,
         "the payroll's amounts add up to more than can be paid",
     )
 }
@@ -1191,7 +1184,7 @@ async fn submit_claimed(
         role,
         idempotency_key,
     };
-    db::run(&state.pool, move |conn| store_submission(conn, submission)).await?
+    Ok(db::run(&state.pool, move |conn| store_submission(conn, submission)).await?)
 }
 
 // ---------------------------------------------------------------- reading
@@ -1252,28 +1245,28 @@ fn visible_payrolls(
     caller: &Organization,
     period: Period,
     employer_uscc: Option<&str>,
-) -> Result<Result<Vec<Payroll>, ApiError>, DbError> {
+) -> Result<Vec<Payroll>, AppError> {
     let mut employer_id = match employer_uscc {
         None => None,
         Some(uscc) => match db::organizations::find_by_uscc(conn, uscc)? {
             Some(org) => Some(org.id),
-            None => return Ok(Err(ApiError::not_found("a payroll of this employer"))),
+            None => return Err(AppError::not_found("a payroll of this employer")),
         },
     };
     if role == ProjectRole::Subcontractor {
         match employer_id {
             Some(id) if id != caller.id => {
-                return Ok(Err(ApiError::not_found("a payroll of this employer")))
+                return Err(AppError::not_found("a payroll of this employer"))
             }
             _ => employer_id = Some(caller.id),
         }
     }
-    Ok(Ok(db::payrolls::for_period(
+    Ok(db::payrolls::for_period(
         conn,
         project.id,
         period,
         employer_id,
-    )?))
+    )?)
 }
 
 /// For each employer, the revision asked for (or the latest), with all revision numbers.
@@ -1298,7 +1291,7 @@ fn pick_revisions(all: Vec<Payroll>, revision: Option<i32>) -> Vec<(Payroll, Vec
 struct Orgs(HashMap<i64, OrgSummary>);
 
 impl Orgs {
-    fn get(&mut self, conn: &mut PgConnection, id: i64) -> Result<OrgSummary, DbError> {
+    fn get(&mut self, conn: &mut PgConnection, id: i64) -> Result<OrgSummary, AppError> {
         if let Some(o) = self.0.get(&id) {
             return Ok(OrgSummary {
                 uscc: o.uscc.clone(),
@@ -1306,7 +1299,7 @@ impl Orgs {
             });
         }
         let org = db::organizations::find_by_id(conn, id)?
-            .ok_or(DbError::Query(diesel::result::Error::NotFound))?;
+            .ok_or(AppError::Invariant("a payroll's organisations exist"))?;
         let summary = OrgSummary::from(&org);
         self.0.insert(
             id,
@@ -1409,7 +1402,7 @@ fn period_view(
     project: &Project,
     period: Period,
     chosen: Vec<(Payroll, Vec<i32>)>,
-) -> Result<PeriodView, DbError> {
+) -> Result<PeriodView, AppError> {
     let ids: Vec<i64> = chosen.iter().map(|(p, _)| p.id).collect();
     let states = db::payrolls::line_states(conn, &ids)?;
     let approvals = db::payrolls::approvals(conn, &ids)?;
@@ -1635,27 +1628,24 @@ pub async fn read(
     let format = format_of(&req, q.format.as_deref())?;
     let caller_org = caller.0.clone();
     let view = db::run(&state.pool, move |conn| {
-        let all = match visible_payrolls(
+        let all = visible_payrolls(
             conn,
             &project,
             role,
             &caller_org,
             period,
             q.employer_uscc.as_deref(),
-        )? {
-            Ok(all) => all,
-            Err(e) => return Ok(Err(e)),
-        };
+        )?;
         let chosen = pick_revisions(all, q.revision);
         if chosen.is_empty() {
-            return Ok(Err(ApiError::not_found(match q.revision {
+            return Err(AppError::not_found(match q.revision {
                 Some(r) => format!("revision {r} of a payroll for {period}"),
                 None => format!("a payroll for {period}"),
-            })));
+            }));
         }
-        Ok(Ok(period_view(conn, &project, period, chosen)?))
+        period_view(conn, &project, period, chosen)
     })
-    .await??;
+    .await?;
     Ok(match format {
         Format::Json => HttpResponse::Ok().json(view),
         Format::Csv => HttpResponse::Ok()
@@ -1766,7 +1756,7 @@ pub async fn approve(
             approve_period(conn, &project, role, &caller_org, period, employer_uscc)
         })
     })
-    .await??;
+    .await?;
     Ok(HttpResponse::Ok().json(response))
 }
 
@@ -1777,22 +1767,19 @@ fn approve_period(
     caller: &Organization,
     period: Period,
     employer_uscc: Option<String>,
-) -> Result<Result<ApprovalResponse, ApiError>, DbError> {
-    let all = match visible_payrolls(
+) -> Result<ApprovalResponse, AppError> {
+    let all = visible_payrolls(
         conn,
         project,
         role,
         caller,
         period,
         employer_uscc.as_deref(),
-    )? {
-        Ok(all) => all,
-        Err(e) => return Ok(Err(e)),
-    };
+    )?;
     let mut employers: Vec<i64> = all.iter().map(|p| p.employer_id).collect();
     employers.dedup();
     if employers.is_empty() {
-        return Ok(Err(ApiError::not_found(format!("a payroll for {period}"))));
+        return Err(AppError::not_found(format!("a payroll for {period}")));
     }
     let allow_unconfirmed = db::payrolls::allows_unconfirmed(conn, project.id)?;
     let period_text = period.to_string();
@@ -1851,21 +1838,21 @@ fn approve_period(
                     a + v.already_approved,
                 )
             });
-        return Ok(Err(ApiError::conflict(
-            "NOTHING_TO_APPROVE",
+        return Err(AppError::new(
+            ErrorCode::NothingToApprove,
             format!(
                 "no line of {period_text} can be approved now: {unconfirmed} accepted line(s) wait for the worker's confirmation, {disputed} are disputed, {already} were approved before"
             ),
-        )));
+        ));
     }
-    Ok(Ok(ApprovalResponse {
+    Ok(ApprovalResponse {
         project: project.code.clone(),
         period: period_text,
         allow_unconfirmed,
         approved,
         amount,
         payrolls: views,
-    }))
+    })
 }
 
 // ---------------------------------------------------------------- settings
@@ -1940,7 +1927,7 @@ pub async fn put_settings(
                     serde_json::json!({ "allow_unconfirmed_approval": { "from": before, "to": allow } }),
                 )?;
             }
-            Ok(())
+            Ok::<(), AppError>(())
         })
     })
     .await?;
@@ -2026,9 +2013,9 @@ pub fn pay_slip(
     project: &Project,
     payroll: &Payroll,
     state: &LineState,
-) -> Result<PaySlip, DbError> {
+) -> Result<PaySlip, AppError> {
     let period = Period::parse(&payroll.period)
-        .map_err(|_| DbError::Query(diesel::result::Error::NotFound))?;
+        .map_err(|_| AppError::Invariant("a stored period is YYYY-MM"))?;
     let latest = db::payrolls::latest_revision(
         conn,
         payroll.project_id,
@@ -2102,22 +2089,19 @@ pub async fn payslip(
         .map_err(|e| ApiError::invalid_field("id_number", e.code(), e.to_string()))?;
     let caller_org = caller.0.clone();
     let slip = db::run(&state.pool, move |conn| {
-        let all = match visible_payrolls(conn, &project, role, &caller_org, period, None)? {
-            Ok(all) => all,
-            Err(e) => return Ok(Err(e)),
-        };
+        let all = visible_payrolls(conn, &project, role, &caller_org, period, None)?;
         for (payroll, _) in pick_revisions(all, None) {
             if let Some(state) =
                 db::payrolls::line_state_of_worker(conn, payroll.id, id_number.as_str())?
             {
-                return Ok(Ok(pay_slip(conn, &project, &payroll, &state)?));
+                return pay_slip(conn, &project, &payroll, &state);
             }
         }
-        Ok(Err(ApiError::not_found(format!(
+        Err(AppError::not_found(format!(
             "a payroll line of this worker for {period}"
-        ))))
+        )))
     })
-    .await??;
+    .await?;
     Ok(HttpResponse::Ok().json(slip))
 }
 
