@@ -1,6 +1,7 @@
 //! wagebridge: keeps migrant construction workers paid.
 //!
 //! - [`domain`]: pure types and rules (identifiers, money, periods), no I/O.
+//! - [`clock`]: the business clock, real or simulated.
 //! - [`access`]: who may see and change what.
 //! - [`error`]: the use-case error and every problem code the API answers.
 //! - [`db`]: PostgreSQL through diesel; the database guards the invariants.
@@ -9,6 +10,7 @@
 
 pub mod access;
 pub mod api;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -103,6 +103,7 @@ pub async fn confirm(
         ));
     }
 
+    let now = state.clock.now();
     let answer = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let Some((line, payroll)) = db::payrolls::by_token_hash(conn, &hash)? else {
@@ -132,6 +133,7 @@ pub async fn confirm(
                 action,
                 &channel,
                 reason.as_deref(),
+                now,
             )?
             else {
                 // Answered at the same moment by another request.
@@ -142,6 +144,7 @@ pub async fn confirm(
             };
             audit::record(
                 conn,
+                now,
                 None,
                 "payroll_line",
                 Some(line.line.id),

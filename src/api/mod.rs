@@ -5,6 +5,7 @@
 pub mod attendance;
 pub mod auth;
 pub mod body;
+pub mod clock;
 pub mod confirmations;
 pub mod error;
 pub mod fields;
@@ -19,11 +20,14 @@ pub mod workers;
 
 use actix_web::web;
 
+use crate::clock::Clock;
 use crate::db::PgPool;
 
 /// What every handler can reach.
 pub struct AppState {
     pub pool: PgPool,
+    /// Where every business time and "today" comes from.
+    pub clock: Clock,
 }
 
 /// Registers every route, body limits and error handlers on an actix app.
@@ -58,6 +62,8 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
             .service(payrolls::put_settings)
             .service(confirmations::confirm)
             .service(confirmations::payslip)
+            .service(clock::get_clock)
+            .service(clock::put_clock)
             .default_service(web::to(not_found));
     }
 }

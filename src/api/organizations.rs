@@ -93,6 +93,7 @@ impl OrganizationInput {
         &self,
         conn: &mut diesel::PgConnection,
         actor: Option<i64>,
+        now: DateTime<Utc>,
     ) -> Result<Organization, AppError> {
         use diesel::Connection;
         conn.transaction(|conn| {
@@ -101,6 +102,7 @@ impl OrganizationInput {
                 name: &self.name,
                 uscc: self.uscc.as_str(),
                 region_code: self.region.as_ref().map(|r| r.as_str()),
+                created_at: now,
             };
             let Some(org) = db::organizations::insert(conn, &new)? else {
                 return Err(AppError::field(
@@ -111,6 +113,7 @@ impl OrganizationInput {
             };
             audit::record(
                 conn,
+                now,
                 actor,
                 "organization",
                 Some(org.id),
@@ -150,6 +153,7 @@ pub async fn create(
         input.region_code.as_deref(),
     )?;
     let actor = caller.id();
-    let org = db::run(&state.pool, move |conn| input.store(conn, Some(actor))).await?;
+    let now = state.clock.now();
+    let org = db::run(&state.pool, move |conn| input.store(conn, Some(actor), now)).await?;
     Ok(HttpResponse::Created().json(OrganizationView::from(org)))
 }

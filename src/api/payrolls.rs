@@ -14,6 +14,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{Connection, PgConnection};
 use rand::RngCore;
@@ -38,7 +40,7 @@ use crate::db::{self, audit, idempotency};
 use crate::domain::payroll::{
     self as rules, Context, ItemKind, LineMatch, PayItem, Thresholds, Totals, UnpaidWorker,
 };
-use crate::domain::{mask, today_in_shanghai, Money, Period, ResidentId};
+use crate::domain::{mask, Money, Period, ResidentId};
 use crate::error::{AppError, ErrorCode};
 
 /// Payroll columns: JSON keys, and the headers of a usual 工资表 accepted in CSV and XLSX.
@@ -677,7 +679,7 @@ fn problem_views(problems: &[RowProblem]) -> Vec<ReasonView> {
 pub fn new_token(rng: &mut impl RngCore) -> (String, Vec<u8>) {
     let mut bytes = [0u8; 32];
     rng.fill_bytes(&mut bytes);
-    let token = base64url(&bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
     let hash = token_hash(&token);
     (token, hash)
 }
@@ -685,24 +687,6 @@ pub fn new_token(rng: &mut impl RngCore) -> (String, Vec<u8>) {
 /// The SHA-256 a token is stored and looked up by.
 pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
-}
-
-fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let chars = chunk.len() + 1;
-        for i in 0..chars {
-            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-        }
-    }
-    out
 }
 
 fn to_i32(n: usize) -> i32 {
@@ -725,6 +709,8 @@ struct Submission {
     caller: Organization,
     role: ProjectRole,
     idempotency_key: Option<String>,
+    /// The business time the submission is recorded at.
+    now: DateTime<Utc>,
 }
 
 /// Which organisation's payroll this is, as the caller may name it.
@@ -935,6 +921,7 @@ fn store_submission(conn: &mut PgConnection, s: Submission) -> Result<serde_json
                 total_net: totals.amount.as_decimal(),
                 accepted_net: totals.accepted_amount.as_decimal(),
                 attended_but_unpaid: serde_json::to_value(&unpaid).unwrap_or_default(),
+                submitted_at: s.now,
             },
         )?;
         for line in &mut new_lines {
@@ -943,6 +930,7 @@ fn store_submission(conn: &mut PgConnection, s: Submission) -> Result<serde_json
         db::payrolls::insert_lines(conn, &new_lines)?;
         audit::record(
             conn,
+            s.now,
             Some(s.caller.id),
             "payroll",
             Some(payroll.id),
@@ -972,7 +960,7 @@ fn store_submission(conn: &mut PgConnection, s: Submission) -> Result<serde_json
         };
         let body = serde_json::to_value(&view).unwrap_or_default();
         if let Some(key) = &s.idempotency_key {
-            idempotency::complete(conn, s.caller.id, key, 201, &body)?;
+            idempotency::complete(conn, s.caller.id, key, 201, &body, s.now)?;
         }
         Ok(body)
     })
@@ -1062,9 +1050,9 @@ pub async fn submit(
             body::media_type(&req).as_bytes(),
             &bytes,
         ]);
-        let (org, key) = (caller.id(), key.clone());
+        let (org, key, now) = (caller.id(), key.clone(), state.clock.now());
         let claim = db::run(&state.pool, move |conn| {
-            idempotency::claim(conn, org, &key, &hash)
+            idempotency::claim(conn, org, &key, &hash, now)
         })
         .await?;
         match claim {
@@ -1095,9 +1083,10 @@ pub async fn submit(
                 e.status,
                 serde_json::to_value(e.problem()).unwrap_or_default(),
             );
+            let now = state.clock.now();
             let recorded = db::run(&state.pool, move |conn| {
                 if status.is_client_error() {
-                    idempotency::complete(conn, org, &key, status.as_u16(), &body)
+                    idempotency::complete(conn, org, &key, status.as_u16(), &body, now)
                 } else {
                     idempotency::release(conn, org, &key)
                 }
@@ -1162,7 +1151,7 @@ async fn submit_claimed(
             "period (YYYY-MM) is required: in the JSON body, or as ?period= with CSV and XLSX",
         )
     })?;
-    let period = parse_period(&period, today_in_shanghai())?;
+    let period = parse_period(&period, state.clock.today())?;
     let employer_uscc = employer_uscc
         .map(|u| fields::uscc("employer_uscc", &u).map(|u| u.as_str().to_owned()))
         .transpose()?;
@@ -1183,6 +1172,7 @@ async fn submit_claimed(
         caller: caller.0.clone(),
         role,
         idempotency_key,
+        now: state.clock.now(),
     };
     Ok(db::run(&state.pool, move |conn| store_submission(conn, submission)).await?)
 }
@@ -1751,9 +1741,18 @@ pub async fn approve(
         .map(|u| fields::uscc("employer_uscc", &u).map(|u| u.as_str().to_owned()))
         .transpose()?;
     let caller_org = caller.0.clone();
+    let now = state.clock.now();
     let response = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            approve_period(conn, &project, role, &caller_org, period, employer_uscc)
+            approve_period(
+                conn,
+                &project,
+                role,
+                &caller_org,
+                period,
+                employer_uscc,
+                now,
+            )
         })
     })
     .await?;
@@ -1767,6 +1766,7 @@ fn approve_period(
     caller: &Organization,
     period: Period,
     employer_uscc: Option<String>,
+    now: DateTime<Utc>,
 ) -> Result<ApprovalResponse, AppError> {
     let all = visible_payrolls(
         conn,
@@ -1797,10 +1797,11 @@ fn approve_period(
         else {
             continue;
         };
-        let outcome = db::payrolls::approve(conn, current.id, caller.id, allow_unconfirmed)?;
+        let outcome = db::payrolls::approve(conn, current.id, caller.id, allow_unconfirmed, now)?;
         if let Some(approval) = &outcome.approval {
             audit::record(
                 conn,
+                now,
                 Some(caller.id),
                 "payroll",
                 Some(current.id),
@@ -1913,6 +1914,7 @@ pub async fn put_settings(
     let input: PayrollSettings = body::json(&req, &bytes)?;
     let by = caller.id();
     let allow = input.allow_unconfirmed_approval;
+    let now = state.clock.now();
     db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let before = db::payrolls::allows_unconfirmed(conn, project.id)?;
@@ -1920,6 +1922,7 @@ pub async fn put_settings(
                 db::payrolls::set_allows_unconfirmed(conn, project.id, allow)?;
                 audit::record(
                     conn,
+                    now,
                     Some(by),
                     "project",
                     Some(project.id),
@@ -2085,7 +2088,7 @@ pub async fn payslip(
     let (project, role) = projects::load(&state, &caller, &code).await?;
     let period = Period::parse(&period)
         .map_err(|e| ApiError::invalid_field("period", e.code(), e.to_string()))?;
-    let id_number = ResidentId::parse(&id_number)
+    let id_number = ResidentId::parse_on(&id_number, state.clock.today())
         .map_err(|e| ApiError::invalid_field("id_number", e.code(), e.to_string()))?;
     let caller_org = caller.0.clone();
     let slip = db::run(&state.pool, move |conn| {
@@ -2126,13 +2129,13 @@ mod tests {
     }
 
     #[test]
-    fn base64url_matches_the_rfc_vectors() {
-        assert_eq!(base64url(b""), "");
-        assert_eq!(base64url(b"f"), "Zg");
-        assert_eq!(base64url(b"fo"), "Zm8");
-        assert_eq!(base64url(b"foo"), "Zm9v");
-        assert_eq!(base64url(b"foobar"), "Zm9vYmFy");
-        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+    fn tokens_are_base64url_without_padding_as_in_the_rfc_vectors() {
+        assert_eq!(URL_SAFE_NO_PAD.encode(b""), "");
+        assert_eq!(URL_SAFE_NO_PAD.encode(b"f"), "Zg");
+        assert_eq!(URL_SAFE_NO_PAD.encode(b"fo"), "Zm8");
+        assert_eq!(URL_SAFE_NO_PAD.encode(b"foo"), "Zm9v");
+        assert_eq!(URL_SAFE_NO_PAD.encode(b"foobar"), "Zm9vYmFy");
+        assert_eq!(URL_SAFE_NO_PAD.encode([0xfb, 0xff]), "-_8");
     }
 
     #[test]

@@ -298,6 +298,7 @@ pub async fn create(
     };
 
     let caller_org = caller.0.clone();
+    let now = state.clock.now();
     let project = db::run(&state.pool, move |conn| {
         use diesel::Connection;
         conn.transaction(|conn| {
@@ -321,6 +322,7 @@ pub async fn create(
                 planned_end_on,
                 minimum_monthly_wage,
                 created_by: caller_org.id,
+                created_at: now,
             };
             let Some(project) = db::projects::insert(conn, &new)? else {
                 return Err(AppError::field(
@@ -331,6 +333,7 @@ pub async fn create(
             };
             audit::record(
                 conn,
+                now,
                 Some(caller_org.id),
                 "project",
                 Some(project.id),
@@ -396,13 +399,15 @@ pub async fn attach_subcontractor(
     let input: AttachSubcontractor = body::json(&req, &bytes)?;
     let uscc = fields::uscc("uscc", &input.uscc)?;
     let by = caller.id();
+    let now = state.clock.now();
     let view = db::run(&state.pool, move |conn| {
         use diesel::Connection;
         conn.transaction(|conn| {
             let sub = registered(conn, uscc.as_str(), OrgKind::Subcontractor, "uscc")?;
-            if db::projects::attach_subcontractor(conn, project.id, sub.id, by)? {
+            if db::projects::attach_subcontractor(conn, project.id, sub.id, by, now)? {
                 audit::record(
                     conn,
+                    now,
                     Some(by),
                     "project",
                     Some(project.id),
@@ -531,6 +536,7 @@ pub async fn put_wage_account(
     let account_name = fields::text("account_name", &input.account_name, 200)?;
     let opened_on = fields::date("opened_on", &input.opened_on)?;
     let by = caller.id();
+    let now = state.clock.now();
 
     let result = db::run(&state.pool, move |conn| {
         use diesel::Connection;
@@ -549,9 +555,10 @@ pub async fn put_wage_account(
                 account_name: &account_name,
                 opened_on,
             };
-            let (account, created) = db::projects::put_wage_account(conn, &form)?;
+            let (account, created) = db::projects::put_wage_account(conn, &form, now)?;
             audit::record(
                 conn,
+                now,
                 Some(by),
                 "wage_account",
                 Some(account.id),

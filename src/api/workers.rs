@@ -293,8 +293,9 @@ pub async fn put_workers(
     }
 
     let caller_org = caller.0.clone();
+    let now = state.clock.now();
     let stored = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| store_rows(conn, &project, role, &caller_org, parsed))
+        conn.transaction(|conn| store_rows(conn, &project, role, &caller_org, parsed, now))
     })
     .await?;
     let mut stored = stored.into_iter();
@@ -319,6 +320,7 @@ fn store_rows(
     role: ProjectRole,
     caller: &db::organizations::Organization,
     rows: Vec<ParsedRow>,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<RowResult>, DbError> {
     // Who may be named as employer: the contractor itself and its attached subcontractors;
     // a subcontractor only itself.
@@ -379,7 +381,7 @@ fn store_rows(
                     }
                 }
             }
-            let (worker, worker_change) = db::roster::upsert_worker(conn, &row.worker)?;
+            let (worker, worker_change) = db::roster::upsert_worker(conn, &row.worker, now)?;
             let form = RosterForm {
                 employer_id,
                 team: row.team.clone(),
@@ -389,7 +391,7 @@ fn store_rows(
                 exited_on: row.exited_on,
             };
             let (entry, entry_change) =
-                db::roster::upsert_entry(conn, project.id, worker.id, &form)?;
+                db::roster::upsert_entry(conn, project.id, worker.id, &form, now)?;
             let outcome = match (worker_change, entry_change) {
                 (_, Upserted::Created) => Upserted::Created,
                 (Upserted::Unchanged, Upserted::Unchanged) => Upserted::Unchanged,
@@ -398,6 +400,7 @@ fn store_rows(
             if outcome != Upserted::Unchanged {
                 audit::record(
                     conn,
+                    now,
                     Some(caller.id),
                     "roster_entry",
                     Some(entry.id),
