@@ -5,6 +5,7 @@
 //! - [`access`]: who may see and change what.
 //! - [`error`]: the use-case error and every problem code the API answers.
 //! - [`db`]: PostgreSQL through diesel; the database guards the invariants.
+//! - [`payroll`]: payroll use cases: submit, read, approve, settings, pay slips.
 //! - [`api`]: the HTTP API (actix-web), problem+json errors, OpenAPI.
 //! - [`server`]: assembling and running the HTTP server.
 
@@ -15,5 +16,6 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod payroll;
 pub mod server;
 pub mod telemetry;
