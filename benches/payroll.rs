@@ -24,11 +24,20 @@ use serde_json::{json, Value};
 use wagebridge::access::OrgKind;
 use wagebridge::api::organizations::OrganizationInput;
 use wagebridge::api::{self, AppState};
+use wagebridge::clock::Clock;
 use wagebridge::db::{self, local_cluster::LocalCluster, projects::NewProject};
 use wagebridge::domain::{BankCard, ResidentId};
 
 const RUNS: usize = 3;
 const BODY_LIMIT: usize = 1 << 30;
+
+/// The business time the bench runs at: after the October 2026 payroll it submits.
+const BENCH_NOW: &str = "2026-11-20T10:00:00+08:00";
+
+fn clock() -> Clock {
+    let now = chrono::DateTime::parse_from_rfc3339(BENCH_NOW).expect("BENCH_NOW is RFC 3339");
+    Clock::simulated(now.with_timezone(&chrono::Utc))
+}
 
 fn uscc(n: u32) -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
@@ -106,11 +115,11 @@ fn database() -> Database {
 /// A project with `n` workers of one subcontractor, each with 22 days of
 /// attendance in 2026-10. Returns the subcontractor's key.
 fn set_up(conn: &mut PgConnection, code: &str, first_worker: u32, n: u32, org_base: u32) -> String {
+    let now = clock().now();
     let mut org = |kind, i: u32, name: &str| {
         OrganizationInput::parse(kind, name, &uscc(org_base + i), None)
             .expect("valid organisation")
-            .store(conn, None)
-            .expect("db")
+            .store(conn, None, now)
             .expect("stored")
     };
     let owner = org(OrgKind::Owner, 0, "武汉光谷建设投资有限公司");
@@ -134,11 +143,13 @@ fn set_up(conn: &mut PgConnection, code: &str, first_worker: u32, n: u32, org_ba
             planned_end_on: date("2027-06-30"),
             minimum_monthly_wage: Decimal::new(221_000, 2),
             created_by: contractor.id,
+            created_at: now,
         },
     )
     .expect("db")
     .expect("project code free");
-    db::projects::attach_subcontractor(conn, project.id, sub.id, contractor.id).expect("attach");
+    db::projects::attach_subcontractor(conn, project.id, sub.id, contractor.id, now)
+        .expect("attach");
 
     let ids: Vec<u32> = (first_worker..first_worker + n).collect();
     for chunk in ids.chunks(5_000) {
@@ -146,7 +157,7 @@ fn set_up(conn: &mut PgConnection, code: &str, first_worker: u32, n: u32, org_ba
             .iter()
             .map(|&i| {
                 format!(
-                    "('{}', '工人{i}', '138{:08}', '{}')",
+                    "('{}', '工人{i}', '138{:08}', '{}', '{BENCH_NOW}', '{BENCH_NOW}')",
                     resident_id(i),
                     i % 100_000_000,
                     card(i)
@@ -154,7 +165,7 @@ fn set_up(conn: &mut PgConnection, code: &str, first_worker: u32, n: u32, org_ba
             })
             .collect();
         diesel::sql_query(format!(
-            "INSERT INTO workers (id_number, name, phone, card_number) VALUES {}",
+            "INSERT INTO workers (id_number, name, phone, card_number, created_at, updated_at) VALUES {}",
             values.join(",")
         ))
         .execute(conn)
@@ -163,15 +174,15 @@ fn set_up(conn: &mut PgConnection, code: &str, first_worker: u32, n: u32, org_ba
     let first = resident_id(first_worker);
     let last = resident_id(first_worker + n - 1);
     diesel::sql_query(format!(
-        "INSERT INTO roster_entries (project_id, worker_id, employer_id, contract_signed_on, entered_on)
-         SELECT {}, id, {}, '2026-03-10', '2026-03-15' FROM workers WHERE id_number BETWEEN '{first}' AND '{last}'",
+        "INSERT INTO roster_entries (project_id, worker_id, employer_id, contract_signed_on, entered_on, created_at, updated_at)
+         SELECT {}, id, {}, '2026-03-10', '2026-03-15', '{BENCH_NOW}', '{BENCH_NOW}' FROM workers WHERE id_number BETWEEN '{first}' AND '{last}'",
         project.id, sub.id
     ))
     .execute(conn)
     .expect("roster");
     diesel::sql_query(format!(
-        "INSERT INTO attendance_records (project_id, worker_id, work_date, hours, recorded_by)
-         SELECT r.project_id, r.worker_id, d::date, 8, {}
+        "INSERT INTO attendance_records (project_id, worker_id, work_date, hours, recorded_by, recorded_at)
+         SELECT r.project_id, r.worker_id, d::date, 8, {}, '{BENCH_NOW}'
            FROM roster_entries r, generate_series('2026-10-01'::date, '2026-10-22'::date, '1 day') d
           WHERE r.project_id = {}",
         sub.id, project.id
@@ -179,7 +190,7 @@ fn set_up(conn: &mut PgConnection, code: &str, first_worker: u32, n: u32, org_ba
     .execute(conn)
     .expect("attendance");
     diesel::sql_query("ANALYZE").execute(conn).expect("analyze");
-    db::organizations::issue_key(conn, sub.id)
+    db::organizations::issue_key(conn, sub.id, now)
         .expect("key")
         .secret
 }
@@ -213,7 +224,10 @@ fn main() {
     let pool = db::pool(&database.url, 4).expect("pool");
 
     actix_web::rt::System::new().block_on(async move {
-        let state = web::Data::new(AppState { pool });
+        let state = web::Data::new(AppState {
+            pool,
+            clock: clock(),
+        });
         let app = test::init_service(
             App::new()
                 .app_data(state)

@@ -1,8 +1,11 @@
 //! wagebridge: keeps migrant construction workers paid.
 //!
 //! - [`domain`]: pure types and rules (identifiers, money, periods), no I/O.
+//! - [`clock`]: the business clock, real or simulated.
 //! - [`access`]: who may see and change what.
+//! - [`error`]: the use-case error and every problem code the API answers.
 //! - [`db`]: PostgreSQL through diesel; the database guards the invariants.
+//! - [`payroll`]: payroll use cases: submit, read, approve, settings, pay slips.
 //! - [`api`]: the HTTP API (actix-web), problem+json errors, OpenAPI.
 //! - [`server`]: assembling and running the HTTP server; [`tls`] its certificates.
 //! - [`certs`]: development certificates (`wagebridge certs dev`).
@@ -11,9 +14,12 @@
 pub mod access;
 pub mod api;
 pub mod certs;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod error;
+pub mod payroll;
 pub mod server;
 pub mod tabular;
 pub mod telemetry;

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 use wagebridge::access::OrgKind;
 use wagebridge::api::organizations::OrganizationInput;
+use wagebridge::clock::Clock;
 use wagebridge::config::{LogFormat, Settings};
 use wagebridge::server::{self, Database};
 use wagebridge::{db, telemetry};
@@ -37,6 +38,10 @@ enum Command {
         /// Address to listen on (also WAGEBRIDGE_BIND; default 127.0.0.1:8080).
         #[arg(long)]
         bind: Option<SocketAddr>,
+        /// A business clock that an admin key sets (PUT /v1/admin/clock), for demos
+        /// and replays; it starts at the real time and never moves backwards.
+        #[arg(long, env = "WAGEBRIDGE_SIMULATED_CLOCK")]
+        simulated_clock: bool,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -233,16 +238,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BankFile { command } => bank_file(command),
         // `certs dev` needs no database; `certs add` opens it.
         Command::Certs { command } => certs(command, &settings),
-        Command::Serve { bind } => {
+        Command::Serve {
+            bind,
+            simulated_clock,
+        } => {
             if let Some(bind) = bind {
                 settings.bind = bind;
             }
             // A bad TLS setup fails before a database is started.
             server::tls_config(&settings)?;
+            let clock = if simulated_clock {
+                tracing::warn!("the business clock is simulated: an admin key can set it");
+                Clock::simulated(chrono::Utc::now())
+            } else {
+                Clock::real()
+            };
             let database = Database::open(&settings)?;
             let pool = database.migrated_pool(16)?;
             let runtime = tokio::runtime::Runtime::new()?;
-            let result = runtime.block_on(server::serve(&settings, pool));
+            let result = runtime.block_on(server::serve(&settings, pool, clock));
             drop(runtime);
             // Dropping the database stops a cluster we started.
             drop(database);
@@ -275,8 +289,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let pool = database.migrated_pool(1)?;
             let mut conn = pool.get()?;
             let org = input
-                .store(&mut conn, None)?
-                .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+                .store(&mut conn, None, Clock::real().now())
+                .map_err(|e| match e.problem() {
+                    Some(p) => anyhow::anyhow!("{}", p.detail),
+                    None => anyhow::Error::new(e),
+                })?;
             eprintln!("registered {} {} ({})", org.kind, org.name, org.uscc);
             Ok(())
         }
@@ -290,7 +307,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let org = db::organizations::find_by_uscc(&mut conn, &uscc)?.with_context(|| {
                 format!("no organisation with USCC {uscc} is registered (wagebridge org add)")
             })?;
-            let key = db::organizations::issue_key(&mut conn, org.id)?;
+            // The command line records real times: the simulated clock lives in a server.
+            let key = db::organizations::issue_key(&mut conn, org.id, Clock::real().now())?;
             eprintln!(
                 "issued key {}… for {} ({}); it is shown only now",
                 key.prefix, org.name, org.kind

@@ -7,6 +7,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use tracing_actix_web::TracingLogger;
 
 use crate::api::{self, AppState};
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, local_cluster::LocalCluster, PgPool};
 use crate::telemetry::RequestSpan;
@@ -79,9 +80,9 @@ fn ensure_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the HTTP(S) server until SIGINT/SIGTERM.
-pub async fn serve(settings: &Settings, pool: PgPool) -> anyhow::Result<()> {
-    let state = web::Data::new(AppState { pool });
+/// Runs the HTTP(S) server until SIGINT/SIGTERM, with `clock` as the business clock.
+pub async fn serve(settings: &Settings, pool: PgPool, clock: Clock) -> anyhow::Result<()> {
+    let state = web::Data::new(AppState { pool, clock });
     let max_body = settings.max_body_bytes;
     let server = HttpServer::new(move || {
         App::new()

@@ -328,8 +328,14 @@ async fn a_key_still_running_gets_409_and_an_error_answer_is_replayed() {
             b"application/json",
             &bytes,
         ]);
-        let claim =
-            wagebridge::db::idempotency::claim(&mut conn, org.id, "in-flight", &hash).unwrap();
+        let claim = wagebridge::db::idempotency::claim(
+            &mut conn,
+            org.id,
+            "in-flight",
+            &hash,
+            app.clock.now(),
+        )
+        .unwrap();
         assert_eq!(claim, wagebridge::db::idempotency::Claim::Fresh);
     }
     submit_with_key(&app, &w.sub.key, &w, "in-flight", &body)
@@ -774,4 +780,69 @@ async fn xlsx_missing_a_column_is_a_problem() {
         )
         .await;
     assert_eq!(r.problem(400, "MISSING_COLUMN")["field"], "gross");
+}
+
+// ---- the business clock ----
+
+async fn set_clock(app: &TestApp, w: &common::fixtures::World, now: &str) {
+    let r = app
+        .send_json(
+            "PUT",
+            &w.admin.key,
+            "/v1/admin/clock",
+            &json!({ "now": now }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[actix_web::test]
+async fn the_current_period_and_the_submission_time_come_from_the_business_clock() {
+    let app = TestApp::new().await;
+    let w = payroll_world(&app).await;
+    // The clock stands in November 2026: December has not begun.
+    let december = json!({ "period": "2026-12", "lines": [line(GOOD)] });
+    submit(&app, &w.sub.key, &w, &december)
+        .await
+        .problem(422, "PERIOD_IN_FUTURE");
+
+    set_clock(&app, &w, "2026-12-01T00:00:00+08:00").await;
+    let answer = submitted(&app, &w.sub.key, &w, &december).await;
+    let at =
+        chrono::DateTime::parse_from_rfc3339(answer["submitted_at"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        at,
+        chrono::DateTime::parse_from_rfc3339("2026-11-30T16:00:00Z").unwrap()
+    );
+}
+
+#[actix_web::test]
+async fn an_abandoned_idempotency_key_is_taken_over_by_business_clock_age() {
+    let app = TestApp::new().await;
+    let w = payroll_world(&app).await;
+    let body = payroll(vec![line(GOOD)]);
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let path = project_path(&w, "/payrolls");
+    {
+        let mut conn = app.pool.get().unwrap();
+        let org = wagebridge::db::organizations::find_by_uscc(&mut conn, &w.sub.uscc)
+            .unwrap()
+            .unwrap();
+        let hash = wagebridge::db::idempotency::request_hash(&[
+            b"POST",
+            path.as_bytes(),
+            b"",
+            b"application/json",
+            &bytes,
+        ]);
+        wagebridge::db::idempotency::claim(&mut conn, org.id, "abandoned", &hash, app.clock.now())
+            .unwrap();
+    }
+    submit_with_key(&app, &w.sub.key, &w, "abandoned", &body)
+        .await
+        .problem(409, "IDEMPOTENCY_KEY_IN_USE");
+    // Eleven business minutes later the first attempt counts as abandoned.
+    set_clock(&app, &w, "2026-11-20T10:11:00+08:00").await;
+    let r = submit_with_key(&app, &w.sub.key, &w, "abandoned", &body).await;
+    assert_eq!(r.status, 201, "{}", r.text());
 }

@@ -963,3 +963,96 @@ async fn only_the_projects_contractor_attaches_subcontractors() {
     // The newly attached subcontractor now sees the project.
     assert_eq!(app.get(&w.other_sub.key, &path(&w, "")).await.status, 200);
 }
+
+// ---- the business clock ----
+
+fn instant(v: &Value) -> chrono::DateTime<chrono::Utc> {
+    let text = v.as_str().unwrap_or_else(|| panic!("not a time: {v}"));
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+        .with_timezone(&chrono::Utc)
+}
+
+async fn set_clock(app: &TestApp, key: &str, now: &str) -> common::Reply {
+    app.send_json("PUT", key, "/v1/admin/clock", &json!({ "now": now }))
+        .await
+}
+
+#[actix_web::test]
+async fn an_admin_moves_the_simulated_clock_forward_and_never_back() {
+    let app = TestApp::new().await;
+    let w = world(&app).await;
+    let r = app.get(&w.admin.key, "/v1/admin/clock").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let clock = r.json();
+    assert_eq!(instant(&clock["now"]), instant(&json!(common::TEST_NOW)));
+    assert_eq!(clock["today"], "2026-11-20");
+    assert_eq!(clock["simulated"], true);
+
+    let r = set_clock(&app, &w.admin.key, "2026-11-30T23:30:00+08:00").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = app.get(&w.admin.key, "/v1/admin/clock").await;
+    assert_eq!(
+        instant(&r.json()["now"]),
+        instant(&json!("2026-11-30T15:30:00Z"))
+    );
+    assert_eq!(r.json()["today"], "2026-11-30");
+
+    let back = set_clock(&app, &w.admin.key, "2026-11-30T23:29:59+08:00").await;
+    assert_eq!(back.problem(409, "CLOCK_BACKWARDS")["field"], "now");
+    let r = app.get(&w.admin.key, "/v1/admin/clock").await;
+    assert_eq!(r.json()["today"], "2026-11-30");
+
+    set_clock(&app, &w.contractor.key, "2026-12-31T10:00:00+08:00")
+        .await
+        .problem(403, "FORBIDDEN");
+    app.get(&w.regulator.key, "/v1/admin/clock")
+        .await
+        .problem(403, "FORBIDDEN");
+}
+
+#[actix_web::test]
+async fn the_real_clock_cannot_be_read_or_set_through_the_api() {
+    let app = TestApp::with_clock(wagebridge::clock::Clock::real()).await;
+    let w = world(&app).await;
+    set_clock(&app, &w.admin.key, "2099-01-01T10:00:00+08:00")
+        .await
+        .problem(403, "CLOCK_NOT_SIMULATED");
+    app.get(&w.admin.key, "/v1/admin/clock")
+        .await
+        .problem(403, "CLOCK_NOT_SIMULATED");
+}
+
+#[actix_web::test]
+async fn recorded_times_are_the_business_clock_s() {
+    let app = TestApp::new().await;
+    let w = world(&app).await;
+    let r = app.get(&w.contractor.key, &path(&w, "")).await;
+    assert_eq!(
+        instant(&r.json()["created_at"]),
+        instant(&json!(common::TEST_NOW))
+    );
+
+    let later = "2026-11-25T09:30:00+08:00";
+    assert_eq!(set_clock(&app, &w.admin.key, later).await.status, 200);
+    let body = json!({ "kind": "subcontractor", "name": "新劳务有限公司", "uscc": uscc(50) });
+    let r = app
+        .send_json("POST", &w.admin.key, "/v1/organizations", &body)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(instant(&r.json()["created_at"]), instant(&json!(later)));
+
+    let r = app
+        .send_json(
+            "PUT",
+            &w.contractor.key,
+            &path(&w, "/wage-account"),
+            &account_body("whatever", "2026-03-05"),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(
+        instant(&r.json()["wage_account"]["updated_at"]),
+        instant(&json!(later))
+    );
+}

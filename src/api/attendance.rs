@@ -111,7 +111,8 @@ pub async fn post_attendance(
         ));
     }
     let rows = tabular::read_rows(&req, &bytes, COLUMNS, "records")?;
-    let today = crate::domain::today_in_shanghai();
+    let today = state.clock.today();
+    let now = state.clock.now();
     let caller_id = caller.id();
 
     let results = db::run(&state.pool, move |conn| {
@@ -161,12 +162,15 @@ pub async fn post_attendance(
                 };
                 let outcome = db::attendance::record(
                     conn,
-                    project.id,
-                    entry.worker.id,
-                    parsed.date,
-                    parsed.hours,
-                    parsed.source.as_deref(),
-                    caller_id,
+                    &db::attendance::NewAttendance {
+                        project_id: project.id,
+                        worker_id: entry.worker.id,
+                        work_date: parsed.date,
+                        hours: parsed.hours,
+                        source: parsed.source.as_deref(),
+                        recorded_by: caller_id,
+                        recorded_at: now,
+                    },
                 )?;
                 out.push(RowResult {
                     row: parsed.number,
@@ -182,7 +186,7 @@ pub async fn post_attendance(
             }
             Ok(())
         })?;
-        Ok(out)
+        Ok::<_, crate::error::AppError>(out)
     })
     .await?;
     Ok(HttpResponse::Ok().json(UploadReport::new(results)))

@@ -10,6 +10,7 @@ use super::error::ApiError;
 use super::AppState;
 use crate::access::OrgKind;
 use crate::db::{self, organizations::Organization};
+use crate::error::ErrorCode;
 use crate::tls::PeerCertificate;
 
 /// The calling organisation, and how it proved who it is.
@@ -80,7 +81,7 @@ impl FromRequest for Caller {
                     Some(c) => db::client_certificates::find_organization(conn, &c.fingerprint)?,
                     None => None,
                 };
-                Ok((by_key, by_certificate))
+                Ok::<_, crate::error::AppError>((by_key, by_certificate))
             })
             .await?;
             let caller = identify(by_key, by_certificate, certificate.is_some())?;
@@ -106,7 +107,7 @@ fn identify(
         )),
         (Some(Some(key_org)), Some(cert_org)) if key_org.id != cert_org.id => Err(ApiError::new(
             actix_web::http::StatusCode::UNAUTHORIZED,
-            "CREDENTIALS_DISAGREE",
+            ErrorCode::CredentialsDisagree,
             "API 密钥与客户端证书属于不同的机构；请只出示同一机构的凭证",
         )),
         (Some(Some(org)), _) => Ok(Caller(org, AuthMethod::Key)),
@@ -140,7 +141,7 @@ fn bearer_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{identify, AuthMethod, Organization};
+    use super::{identify, AuthMethod, ErrorCode, Organization};
 
     fn org(id: i64) -> Organization {
         Organization {
@@ -175,13 +176,13 @@ mod tests {
         let refused = |key, cert, presented| identify(key, cert, presented).err().map(|e| e.code);
         assert_eq!(
             refused(Some(Some(org(2))), Some(org(1)), true),
-            Some("CREDENTIALS_DISAGREE")
+            Some(ErrorCode::CredentialsDisagree)
         );
         assert_eq!(
             refused(Some(None), Some(org(1)), true),
-            Some("UNAUTHORIZED")
+            Some(ErrorCode::Unauthorized)
         );
-        assert_eq!(refused(None, None, true), Some("UNAUTHORIZED"));
-        assert_eq!(refused(None, None, false), Some("UNAUTHORIZED"));
+        assert_eq!(refused(None, None, true), Some(ErrorCode::Unauthorized));
+        assert_eq!(refused(None, None, false), Some(ErrorCode::Unauthorized));
     }
 }

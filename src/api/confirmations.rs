@@ -14,6 +14,7 @@ use super::fields;
 use super::payrolls::{self, ConfirmationView, PaySlip, CHANNELS};
 use super::AppState;
 use crate::db::{self, audit};
+use crate::error::{AppError, ErrorCode};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -102,13 +103,14 @@ pub async fn confirm(
         ));
     }
 
+    let now = state.clock.now();
     let answer = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let Some((line, payroll)) = db::payrolls::by_token_hash(conn, &hash)? else {
-                return Ok(Err(ApiError::not_found("the confirmation link")));
+                return Err(AppError::not_found("the confirmation link"));
             };
             if let Some(existing) = &line.confirmation {
-                return Ok(Err(already_answered(existing)));
+                return Err(already_answered(existing));
             }
             let latest = db::payrolls::latest_revision(
                 conn,
@@ -117,13 +119,13 @@ pub async fn confirm(
                 &payroll.period,
             )?;
             if latest != payroll.revision {
-                return Ok(Err(ApiError::conflict(
-                    "LINE_SUPERSEDED",
+                return Err(AppError::new(
+                    ErrorCode::LineSuperseded,
                     format!(
                         "this line belongs to revision {} of the {} payroll, which has been replaced by revision {latest}; use the link sent for the new revision",
                         payroll.revision, payroll.period
                     ),
-                )));
+                ));
             }
             let Some(recorded) = db::payrolls::confirm(
                 conn,
@@ -131,16 +133,18 @@ pub async fn confirm(
                 action,
                 &channel,
                 reason.as_deref(),
+                now,
             )?
             else {
                 // Answered at the same moment by another request.
-                return Ok(Err(ApiError::conflict(
-                    "ALREADY_ANSWERED",
+                return Err(AppError::new(
+                    ErrorCode::AlreadyAnswered,
                     "this line has already been answered",
-                )));
+                ));
             };
             audit::record(
                 conn,
+                now,
                 None,
                 "payroll_line",
                 Some(line.line.id),
@@ -150,7 +154,7 @@ pub async fn confirm(
             let project = db::payrolls::project(conn, payroll.project_id)?
                 .map(|p| p.code)
                 .unwrap_or_default();
-            Ok(Ok(ConfirmationResponse {
+            Ok(ConfirmationResponse {
                 project,
                 period: payroll.period,
                 line: line.line.line_no,
@@ -160,16 +164,16 @@ pub async fn confirm(
                     at: Some(recorded.at),
                     reason: recorded.reason,
                 },
-            }))
+            })
         })
     })
-    .await??;
+    .await?;
     Ok(HttpResponse::Ok().json(answer))
 }
 
-fn already_answered(existing: &db::payrolls::Confirmation) -> ApiError {
-    ApiError::conflict(
-        "ALREADY_ANSWERED",
+fn already_answered(existing: &db::payrolls::Confirmation) -> AppError {
+    AppError::new(
+        ErrorCode::AlreadyAnswered,
         format!(
             "this line was already {} on {} (via {}); a line is answered once",
             existing.action,
@@ -193,13 +197,13 @@ pub async fn payslip(
     let hash = payrolls::token_hash(token_from_path(&path)?);
     let slip = db::run(&state.pool, move |conn| {
         let Some((line, payroll)) = db::payrolls::by_token_hash(conn, &hash)? else {
-            return Ok(Err(ApiError::not_found("the pay slip")));
+            return Err(AppError::not_found("the pay slip"));
         };
         let Some(project) = db::payrolls::project(conn, payroll.project_id)? else {
-            return Ok(Err(ApiError::not_found("the pay slip")));
+            return Err(AppError::not_found("the pay slip"));
         };
-        Ok(Ok(payrolls::pay_slip(conn, &project, &payroll, &line)?))
+        payrolls::pay_slip(conn, &project, &payroll, &line)
     })
-    .await??;
+    .await?;
     Ok(HttpResponse::Ok().json(slip))
 }

@@ -6,13 +6,14 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::db::DbError;
+use crate::error::{AppError, ErrorCode};
 
 /// An error answered to a client.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
     /// Stable, machine-readable: `INVALID_FIELD`, `NOT_FOUND`, ...
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// Human-readable explanation of this occurrence.
     pub detail: String,
     /// The request field at fault, when there is one (`contract_amount`, `workers[3].id_number`).
@@ -35,10 +36,10 @@ pub struct Problem {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: impl Into<ErrorCode>, detail: impl Into<String>) -> Self {
         ApiError {
             status,
-            code,
+            code: code.into(),
             detail: detail.into(),
             field: None,
         }
@@ -52,13 +53,13 @@ impl ApiError {
     /// A request field holds a value we cannot accept.
     pub fn invalid_field(
         field: impl Into<String>,
-        code: &'static str,
+        code: impl Into<ErrorCode>,
         detail: impl Into<String>,
     ) -> Self {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail).with_field(field)
     }
 
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: impl Into<ErrorCode>, detail: impl Into<String>) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
@@ -66,38 +67,41 @@ impl ApiError {
     pub fn not_found(what: impl Into<String>) -> Self {
         ApiError::new(
             StatusCode::NOT_FOUND,
-            "NOT_FOUND",
+            ErrorCode::NotFound,
             format!("{} was not found", what.into()),
         )
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", detail)
+        ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, detail)
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: impl Into<ErrorCode>, detail: impl Into<String>) -> Self {
         ApiError::new(StatusCode::CONFLICT, code, detail)
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", detail)
+        ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, detail)
     }
 
     pub fn internal() -> Self {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
+            ErrorCode::Internal,
             "something went wrong on our side; it has been logged",
         )
     }
 
     pub fn problem(&self) -> Problem {
         Problem {
-            type_uri: format!("urn:wagebridge:problem:{}", self.code.to_ascii_lowercase()),
+            type_uri: format!(
+                "urn:wagebridge:problem:{}",
+                self.code.as_str().to_ascii_lowercase()
+            ),
             title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
-            code: self.code.to_owned(),
+            code: self.code.as_str().to_owned(),
             field: self.field.clone(),
         }
     }
@@ -121,22 +125,51 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<DbError> for ApiError {
-    fn from(e: DbError) -> Self {
-        match &e {
-            DbError::Pool(_) | DbError::Connection(_) => {
-                tracing::error!(error = %e, "database unavailable");
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Problem(p) => ApiError {
+                status: StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                code: p.code,
+                detail: p.detail,
+                field: p.field,
+            },
+            AppError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "database unavailable");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "DATABASE_UNAVAILABLE",
+                    ErrorCode::DatabaseUnavailable,
                     "the database cannot be reached; try again shortly",
                 )
             }
-            _ => {
+            AppError::Db(e) => {
                 tracing::error!(error = %e, "database error");
                 ApiError::internal()
             }
+            AppError::Invariant(what) => {
+                tracing::error!(invariant = what, "broken invariant");
+                ApiError::internal()
+            }
         }
+    }
+}
+
+/// The HTTP-side helpers (upload readers, extractors) answer ApiError; a use
+/// case that calls them keeps their refusal as it is.
+impl From<ApiError> for AppError {
+    fn from(e: ApiError) -> Self {
+        AppError::Problem(crate::error::Problem {
+            code: e.code,
+            status: e.status.as_u16(),
+            detail: e.detail,
+            field: e.field,
+        })
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        AppError::from(e).into()
     }
 }
 
@@ -150,21 +183,21 @@ pub fn json_error(
     let api = match &err {
         E::OverflowKnownLength { length, limit } => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "BODY_TOO_LARGE",
+            ErrorCode::BodyTooLarge,
             format!("the body is {length} bytes; at most {limit} are accepted"),
         ),
         E::Overflow { limit } => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "BODY_TOO_LARGE",
+            ErrorCode::BodyTooLarge,
             format!("the body is larger than the {limit} bytes accepted"),
         ),
         E::ContentType => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_MEDIA_TYPE",
+            ErrorCode::UnsupportedMediaType,
             "send the body as application/json",
         ),
         E::Deserialize(e) => json_body_error(e),
-        other => ApiError::bad_request("MALFORMED_BODY", other.to_string()),
+        other => ApiError::bad_request(ErrorCode::MalformedBody, other.to_string()),
     };
     api.into()
 }
@@ -173,9 +206,10 @@ pub fn json_error(
 pub fn json_body_error(e: &serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     match e.classify() {
-        Category::Syntax | Category::Eof | Category::Io => {
-            ApiError::bad_request("MALFORMED_JSON", format!("the body is not valid JSON: {e}"))
-        }
+        Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(
+            ErrorCode::MalformedJson,
+            format!("the body is not valid JSON: {e}"),
+        ),
         Category::Data => {
             let message = e.to_string();
             let field = message
@@ -184,11 +218,11 @@ pub fn json_body_error(e: &serde_json::Error) -> ApiError {
                 .filter(|_| message.contains("field"))
                 .map(str::to_owned);
             let code = if message.starts_with("unknown field") {
-                "UNKNOWN_FIELD"
+                ErrorCode::UnknownField
             } else if message.starts_with("missing field") {
-                "MISSING_FIELD"
+                ErrorCode::MissingField
             } else {
-                "INVALID_FIELD"
+                ErrorCode::InvalidField
             };
             let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message);
             err.field = field;

@@ -19,7 +19,7 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let ok = db::run(&state.pool, |conn| {
         diesel::sql_query("SELECT 1").execute(conn)?;
-        Ok(())
+        Ok::<(), db::DbError>(())
     })
     .await;
     match ok {

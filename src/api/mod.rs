@@ -5,6 +5,7 @@
 pub mod attendance;
 pub mod auth;
 pub mod body;
+pub mod clock;
 pub mod confirmations;
 pub mod error;
 pub mod fields;
@@ -20,11 +21,14 @@ pub mod workers;
 
 use actix_web::web;
 
+use crate::clock::Clock;
 use crate::db::PgPool;
 
 /// What every handler can reach.
 pub struct AppState {
     pub pool: PgPool,
+    /// Where every business time and "today" comes from.
+    pub clock: Clock,
 }
 
 /// Registers every route, body limits and error handlers on an actix app.
@@ -51,15 +55,17 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
             .service(workers::put_workers)
             .service(workers::list_workers)
             .service(attendance::post_attendance)
-            .service(payrolls::submit)
-            .service(payrolls::read)
-            .service(payrolls::approve)
-            .service(payrolls::payslip)
-            .service(payrolls::get_settings)
-            .service(payrolls::put_settings)
+            .service(payrolls::submit::submit)
+            .service(payrolls::read::read)
+            .service(payrolls::approve::approve)
+            .service(payrolls::payslip::payslip)
+            .service(payrolls::settings::get_settings)
+            .service(payrolls::settings::put_settings)
             .service(confirmations::confirm)
             .service(confirmations::payslip)
             .service(whoami::whoami)
+            .service(clock::get_clock)
+            .service(clock::put_clock)
             .default_service(web::to(not_found));
     }
 }

@@ -16,6 +16,7 @@ use crate::access::OrgKind;
 use crate::db::organizations::{NewOrganization, Organization};
 use crate::db::{self, audit};
 use crate::domain::{RegionCode, Uscc};
+use crate::error::{AppError, ErrorCode};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -92,7 +93,8 @@ impl OrganizationInput {
         &self,
         conn: &mut diesel::PgConnection,
         actor: Option<i64>,
-    ) -> Result<Result<Organization, ApiError>, db::DbError> {
+        now: DateTime<Utc>,
+    ) -> Result<Organization, AppError> {
         use diesel::Connection;
         conn.transaction(|conn| {
             let new = NewOrganization {
@@ -100,23 +102,25 @@ impl OrganizationInput {
                 name: &self.name,
                 uscc: self.uscc.as_str(),
                 region_code: self.region.as_ref().map(|r| r.as_str()),
+                created_at: now,
             };
             let Some(org) = db::organizations::insert(conn, &new)? else {
-                return Ok(Err(ApiError::conflict(
-                    "ORGANIZATION_EXISTS",
+                return Err(AppError::field(
+                    "uscc",
+                    ErrorCode::OrganizationExists,
                     "an organisation with this USCC is already registered",
-                )
-                .with_field("uscc")));
+                ));
             };
             audit::record(
                 conn,
+                now,
                 actor,
                 "organization",
                 Some(org.id),
                 "created",
                 serde_json::json!({ "kind": org.kind, "uscc": org.uscc }),
             )?;
-            Ok(Ok(org))
+            Ok(org)
         })
     }
 }
@@ -149,6 +153,7 @@ pub async fn create(
         input.region_code.as_deref(),
     )?;
     let actor = caller.id();
-    let org = db::run(&state.pool, move |conn| input.store(conn, Some(actor))).await??;
+    let now = state.clock.now();
+    let org = db::run(&state.pool, move |conn| input.store(conn, Some(actor), now)).await?;
     Ok(HttpResponse::Created().json(OrganizationView::from(org)))
 }

@@ -14,8 +14,9 @@ use super::AppState;
 use crate::access::{OrgKind, ProjectRole};
 use crate::db::organizations::Organization;
 use crate::db::projects::{NewProject, Project, WageAccount, WageAccountForm};
-use crate::db::{self, audit, DbError};
+use crate::db::{self, audit};
 use crate::domain::{RegionCode, Regions};
+use crate::error::{AppError, ErrorCode};
 
 /// Finds the project and how the caller stands to it. A caller with no
 /// standing gets the same 404 as for a project that does not exist.
@@ -28,7 +29,7 @@ pub async fn load(
     let org = caller.0.clone();
     let found = db::run(&state.pool, move |conn| {
         let Some(project) = db::projects::find_by_code(conn, &code)? else {
-            return Ok(None);
+            return Ok::<_, AppError>(None);
         };
         Ok(db::projects::role_of(conn, &org, &project)?.map(|role| (project, role)))
     })
@@ -141,11 +142,13 @@ pub struct Warning {
     pub message: String,
 }
 
-fn view(conn: &mut diesel::PgConnection, project: Project) -> Result<ProjectView, DbError> {
+fn view(conn: &mut diesel::PgConnection, project: Project) -> Result<ProjectView, AppError> {
     let owner = db::organizations::find_by_id(conn, project.owner_id)?;
     let contractor = db::organizations::find_by_id(conn, project.contractor_id)?;
     let (Some(owner), Some(contractor)) = (owner, contractor) else {
-        return Err(DbError::Query(diesel::result::Error::NotFound));
+        return Err(AppError::Invariant(
+            "a project's owner and contractor exist",
+        ));
     };
     let subcontractors = db::projects::subcontractors(conn, project.id)?;
     let account = db::projects::wage_account(conn, project.id)?;
@@ -181,24 +184,24 @@ fn registered(
     uscc: &str,
     kind: OrgKind,
     field: &'static str,
-) -> Result<Result<Organization, ApiError>, DbError> {
-    Ok(match db::organizations::find_by_uscc(conn, uscc)? {
+) -> Result<Organization, AppError> {
+    match db::organizations::find_by_uscc(conn, uscc)? {
         Some(org) if org.kind() == kind => Ok(org),
-        Some(org) => Err(ApiError::invalid_field(
+        Some(org) => Err(AppError::field(
             field,
-            "WRONG_ORGANIZATION_KIND",
+            ErrorCode::WrongOrganizationKind,
             format!(
                 "this organisation is a {}, not {} {kind}",
                 org.kind(),
                 if kind == OrgKind::Owner { "an" } else { "a" }
             ),
         )),
-        None => Err(ApiError::invalid_field(
+        None => Err(AppError::field(
             field,
-            "UNKNOWN_ORGANIZATION",
+            ErrorCode::UnknownOrganization,
             "no organisation with this USCC is registered",
         )),
-    })
+    }
 }
 
 /// Register a project.
@@ -295,20 +298,13 @@ pub async fn create(
     };
 
     let caller_org = caller.0.clone();
+    let now = state.clock.now();
     let project = db::run(&state.pool, move |conn| {
         use diesel::Connection;
         conn.transaction(|conn| {
-            let owner = match registered(conn, owner_uscc.as_str(), OrgKind::Owner, "owner_uscc")? {
-                Ok(owner) => owner,
-                Err(problem) => return Ok(Err(problem)),
-            };
+            let owner = registered(conn, owner_uscc.as_str(), OrgKind::Owner, "owner_uscc")?;
             let contractor = match &contractor_uscc {
-                Some(u) => {
-                    match registered(conn, u.as_str(), OrgKind::Contractor, "contractor_uscc")? {
-                        Ok(c) => c,
-                        Err(problem) => return Ok(Err(problem)),
-                    }
-                }
+                Some(u) => registered(conn, u.as_str(), OrgKind::Contractor, "contractor_uscc")?,
                 None => caller_org.clone(),
             };
             let new = NewProject {
@@ -326,26 +322,28 @@ pub async fn create(
                 planned_end_on,
                 minimum_monthly_wage,
                 created_by: caller_org.id,
+                created_at: now,
             };
             let Some(project) = db::projects::insert(conn, &new)? else {
-                return Ok(Err(ApiError::conflict(
-                    "PROJECT_CODE_TAKEN",
+                return Err(AppError::field(
+                    "code",
+                    ErrorCode::ProjectCodeTaken,
                     format!("a project with code {code:?} already exists"),
-                )
-                .with_field("code")));
+                ));
             };
             audit::record(
                 conn,
+                now,
                 Some(caller_org.id),
                 "project",
                 Some(project.id),
                 "created",
                 serde_json::json!({ "code": project.code }),
             )?;
-            Ok(Ok(view(conn, project)?))
+            view(conn, project)
         })
     })
-    .await??;
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/v1/projects/{}", project.code)))
         .json(project))
@@ -401,16 +399,15 @@ pub async fn attach_subcontractor(
     let input: AttachSubcontractor = body::json(&req, &bytes)?;
     let uscc = fields::uscc("uscc", &input.uscc)?;
     let by = caller.id();
+    let now = state.clock.now();
     let view = db::run(&state.pool, move |conn| {
         use diesel::Connection;
         conn.transaction(|conn| {
-            let sub = match registered(conn, uscc.as_str(), OrgKind::Subcontractor, "uscc")? {
-                Ok(sub) => sub,
-                Err(problem) => return Ok(Err(problem)),
-            };
-            if db::projects::attach_subcontractor(conn, project.id, sub.id, by)? {
+            let sub = registered(conn, uscc.as_str(), OrgKind::Subcontractor, "uscc")?;
+            if db::projects::attach_subcontractor(conn, project.id, sub.id, by, now)? {
                 audit::record(
                     conn,
+                    now,
                     Some(by),
                     "project",
                     Some(project.id),
@@ -418,10 +415,10 @@ pub async fn attach_subcontractor(
                     serde_json::json!({ "uscc": sub.uscc }),
                 )?;
             }
-            Ok(Ok(view(conn, project)?))
+            view(conn, project)
         })
     })
-    .await??;
+    .await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -482,6 +479,14 @@ pub fn wage_account_warnings(
     warnings
 }
 
+fn account_in_use() -> AppError {
+    AppError::field(
+        "account_number",
+        ErrorCode::AccountInUse,
+        "this account is already the dedicated account of another project",
+    )
+}
+
 /// Register or replace the project's dedicated wage account (农民工工资专用账户).
 #[utoipa::path(
     tag = "projects",
@@ -531,21 +536,18 @@ pub async fn put_wage_account(
     let account_name = fields::text("account_name", &input.account_name, 200)?;
     let opened_on = fields::date("opened_on", &input.opened_on)?;
     let by = caller.id();
+    let now = state.clock.now();
 
     let result = db::run(&state.pool, move |conn| {
         use diesel::Connection;
         conn.transaction(|conn| {
             if let Some(other) = db::projects::project_of_account(conn, &account_number)? {
                 if other != project.id {
-                    return Ok(Err(ApiError::conflict(
-                        "ACCOUNT_IN_USE",
-                        "this account is already the dedicated account of another project",
-                    )
-                    .with_field("account_number")));
+                    return Err(account_in_use());
                 }
             }
             let contractor = db::organizations::find_by_id(conn, project.contractor_id)?
-                .ok_or(DbError::Query(diesel::result::Error::NotFound))?;
+                .ok_or(AppError::Invariant("a project's contractor exists"))?;
             let form = WageAccountForm {
                 project_id: project.id,
                 bank_code: &bank_code,
@@ -553,9 +555,10 @@ pub async fn put_wage_account(
                 account_name: &account_name,
                 opened_on,
             };
-            let (account, created) = db::projects::put_wage_account(conn, &form)?;
+            let (account, created) = db::projects::put_wage_account(conn, &form, now)?;
             audit::record(
                 conn,
+                now,
                 Some(by),
                 "wage_account",
                 Some(account.id),
@@ -575,23 +578,17 @@ pub async fn put_wage_account(
                 &account.account_name,
                 account.opened_on,
             );
-            Ok(Ok((account, created, warnings)))
+            Ok((account, created, warnings))
         })
     })
     .await;
     let (account, created, warnings) = match result {
-        Ok(r) => r?,
+        Ok(r) => r,
         // Two requests raced for the same account number: the unique key decided.
-        Err(DbError::Query(diesel::result::Error::DatabaseError(
+        Err(AppError::Db(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        ))) => {
-            return Err(ApiError::conflict(
-                "ACCOUNT_IN_USE",
-                "this account is already the dedicated account of another project",
-            )
-            .with_field("account_number"))
-        }
+        ))) => return Err(account_in_use().into()),
         Err(e) => return Err(e.into()),
     };
     let body = WageAccountResponse {

@@ -293,8 +293,9 @@ pub async fn put_workers(
     }
 
     let caller_org = caller.0.clone();
+    let now = state.clock.now();
     let stored = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| store_rows(conn, &project, role, &caller_org, parsed))
+        conn.transaction(|conn| store_rows(conn, &project, role, &caller_org, parsed, now))
     })
     .await?;
     let mut stored = stored.into_iter();
@@ -319,6 +320,7 @@ fn store_rows(
     role: ProjectRole,
     caller: &db::organizations::Organization,
     rows: Vec<ParsedRow>,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<RowResult>, DbError> {
     // Who may be named as employer: the contractor itself and its attached subcontractors;
     // a subcontractor only itself.
@@ -364,13 +366,13 @@ fn store_rows(
                 }
             },
         };
-        let result = conn.transaction(|conn| -> Result<Result<Upserted, RowProblem>, DbError> {
+        let result = conn.transaction(|conn| -> Result<Upserted, RowFailure> {
             // A subcontractor may not take over or change another employer's worker.
             if role == ProjectRole::Subcontractor {
                 if let Some(existing) = find_worker_id(conn, &row.worker.id_number)? {
                     if let Some(entry) = db::roster::entry(conn, project.id, existing)? {
                         if entry.employer_id != caller.id {
-                            return Ok(Err(RowProblem::field(
+                            return Err(RowFailure::Refused(RowProblem::field(
                                 "id_number",
                                 "EMPLOYED_BY_ANOTHER",
                                 "this worker is on the project's roster for another employer",
@@ -379,7 +381,7 @@ fn store_rows(
                     }
                 }
             }
-            let (worker, worker_change) = db::roster::upsert_worker(conn, &row.worker)?;
+            let (worker, worker_change) = db::roster::upsert_worker(conn, &row.worker, now)?;
             let form = RosterForm {
                 employer_id,
                 team: row.team.clone(),
@@ -389,7 +391,7 @@ fn store_rows(
                 exited_on: row.exited_on,
             };
             let (entry, entry_change) =
-                db::roster::upsert_entry(conn, project.id, worker.id, &form)?;
+                db::roster::upsert_entry(conn, project.id, worker.id, &form, now)?;
             let outcome = match (worker_change, entry_change) {
                 (_, Upserted::Created) => Upserted::Created,
                 (Upserted::Unchanged, Upserted::Unchanged) => Upserted::Unchanged,
@@ -398,6 +400,7 @@ fn store_rows(
             if outcome != Upserted::Unchanged {
                 audit::record(
                     conn,
+                    now,
                     Some(caller.id),
                     "roster_entry",
                     Some(entry.id),
@@ -419,10 +422,10 @@ fn store_rows(
                     }),
                 )?;
             }
-            Ok(Ok(outcome))
+            Ok(outcome)
         });
         out.push(match result {
-            Ok(Ok(outcome)) => RowResult {
+            Ok(outcome) => RowResult {
                 row: row.number,
                 status: "accepted",
                 outcome: Some(match outcome {
@@ -433,8 +436,10 @@ fn store_rows(
                 id_number: masked,
                 errors: Vec::new(),
             },
-            Ok(Err(problem)) => RowResult::rejected(row.number, masked, vec![problem]),
-            Err(DbError::Query(diesel::result::Error::DatabaseError(
+            Err(RowFailure::Refused(problem)) => {
+                RowResult::rejected(row.number, masked, vec![problem])
+            }
+            Err(RowFailure::Db(diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::UniqueViolation,
                 info,
             ))) if info.constraint_name() == Some("workers_card_number_key") => {
@@ -448,10 +453,34 @@ fn store_rows(
                     )],
                 )
             }
-            Err(e) => return Err(e),
+            Err(RowFailure::Db(e)) => return Err(DbError::Query(e)),
+            Err(RowFailure::Failed(e)) => return Err(e),
         });
     }
     Ok(out)
+}
+
+/// How storing one row ends when it does not succeed; a refusal rolls back
+/// the row's savepoint like a database error does.
+enum RowFailure {
+    Refused(RowProblem),
+    Db(diesel::result::Error),
+    Failed(DbError),
+}
+
+impl From<diesel::result::Error> for RowFailure {
+    fn from(e: diesel::result::Error) -> Self {
+        RowFailure::Db(e)
+    }
+}
+
+impl From<DbError> for RowFailure {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Query(e) => RowFailure::Db(e),
+            other => RowFailure::Failed(other),
+        }
+    }
 }
 
 fn find_worker_id(

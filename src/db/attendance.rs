@@ -32,16 +32,30 @@ pub enum Recorded {
     Unchanged,
 }
 
+/// One worker's day on a project, as an upload states it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAttendance<'a> {
+    pub project_id: i64,
+    pub worker_id: i64,
+    pub work_date: NaiveDate,
+    pub hours: Decimal,
+    pub source: Option<&'a str>,
+    pub recorded_by: i64,
+    /// The business time of the upload.
+    pub recorded_at: DateTime<Utc>,
+}
+
 /// Records one worker's day on a project: the latest record wins, the earlier one is kept.
-pub fn record(
-    conn: &mut PgConnection,
-    project_id: i64,
-    worker_id: i64,
-    work_date: NaiveDate,
-    hours: Decimal,
-    source: Option<&str>,
-    recorded_by: i64,
-) -> Result<Recorded, DbError> {
+pub fn record(conn: &mut PgConnection, new: &NewAttendance) -> Result<Recorded, DbError> {
+    let NewAttendance {
+        project_id,
+        worker_id,
+        work_date,
+        hours,
+        source,
+        recorded_by,
+        recorded_at: at,
+    } = *new;
     let live: Option<AttendanceRecord> = attendance_records::table
         .filter(attendance_records::project_id.eq(project_id))
         .filter(attendance_records::worker_id.eq(worker_id))
@@ -57,7 +71,7 @@ pub fn record(
         }
         Some(r) => {
             diesel::update(attendance_records::table.find(r.id))
-                .set(attendance_records::superseded_at.eq(diesel::dsl::now))
+                .set(attendance_records::superseded_at.eq(at))
                 .execute(conn)?;
             Recorded::Replaced
         }
@@ -71,6 +85,7 @@ pub fn record(
             attendance_records::hours.eq(hours),
             attendance_records::source.eq(source),
             attendance_records::recorded_by.eq(recorded_by),
+            attendance_records::recorded_at.eq(at),
         ))
         .execute(conn)?;
     Ok(outcome)

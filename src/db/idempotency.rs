@@ -2,6 +2,7 @@
 //! every retry with the same request; a different request under the same key
 //! is refused, and so is a retry while the first is still running.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -49,6 +50,7 @@ pub fn claim(
     organization_id: i64,
     key: &str,
     hash: &[u8],
+    now: DateTime<Utc>,
 ) -> Result<Claim, DbError> {
     let inserted = diesel::insert_into(idempotency_keys::table)
         .values((
@@ -56,6 +58,7 @@ pub fn claim(
             idempotency_keys::key.eq(key),
             idempotency_keys::request_hash.eq(hash),
             idempotency_keys::state.eq("running"),
+            idempotency_keys::created_at.eq(now),
         ))
         .on_conflict_do_nothing()
         .execute(conn)?;
@@ -74,7 +77,7 @@ pub fn claim(
         .optional()?;
     let Some((stored_hash, state, status, body)) = row else {
         // Released between our insert and read: try once more.
-        return claim_once_more(conn, organization_id, key, hash);
+        return claim_once_more(conn, organization_id, key, hash, now);
     };
     if stored_hash != hash {
         return Ok(Claim::Mismatch);
@@ -85,16 +88,14 @@ pub fn claim(
             body,
         }),
         _ => {
-            let taken_over =
-                diesel::update(idempotency_keys::table.find((organization_id, key)))
-                    .filter(idempotency_keys::state.eq("running"))
-                    .filter(
-                        idempotency_keys::created_at
-                            .lt(chrono::Utc::now()
-                                - chrono::Duration::seconds(ABANDONED_AFTER_SECONDS)),
-                    )
-                    .set(idempotency_keys::created_at.eq(diesel::dsl::now))
-                    .execute(conn)?;
+            let taken_over = diesel::update(idempotency_keys::table.find((organization_id, key)))
+                .filter(idempotency_keys::state.eq("running"))
+                .filter(
+                    idempotency_keys::created_at
+                        .lt(now - chrono::Duration::seconds(ABANDONED_AFTER_SECONDS)),
+                )
+                .set(idempotency_keys::created_at.eq(now))
+                .execute(conn)?;
             Ok(if taken_over == 1 {
                 Claim::Fresh
             } else {
@@ -109,6 +110,7 @@ fn claim_once_more(
     organization_id: i64,
     key: &str,
     hash: &[u8],
+    now: DateTime<Utc>,
 ) -> Result<Claim, DbError> {
     let inserted = diesel::insert_into(idempotency_keys::table)
         .values((
@@ -116,6 +118,7 @@ fn claim_once_more(
             idempotency_keys::key.eq(key),
             idempotency_keys::request_hash.eq(hash),
             idempotency_keys::state.eq("running"),
+            idempotency_keys::created_at.eq(now),
         ))
         .on_conflict_do_nothing()
         .execute(conn)?;
@@ -134,13 +137,14 @@ pub fn complete(
     key: &str,
     status: u16,
     body: &serde_json::Value,
+    now: DateTime<Utc>,
 ) -> Result<(), DbError> {
     diesel::update(idempotency_keys::table.find((organization_id, key)))
         .set((
             idempotency_keys::state.eq("done"),
             idempotency_keys::response_status.eq(i16::try_from(status).unwrap_or(500)),
             idempotency_keys::response_body.eq(body),
-            idempotency_keys::completed_at.eq(diesel::dsl::now),
+            idempotency_keys::completed_at.eq(now),
         ))
         .execute(conn)?;
     Ok(())

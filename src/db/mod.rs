@@ -52,16 +52,19 @@ pub fn run_migrations(conn: &mut PgConnection) -> Result<Vec<String>, DbError> {
 }
 
 /// Runs blocking diesel work on tokio's blocking pool, so the actix workers never wait on the database.
-pub async fn run<T, F>(pool: &PgPool, work: F) -> Result<T, DbError>
+///
+/// The work's error type is its own (`DbError` for a query, the use-case error for a use case).
+pub async fn run<T, E, F>(pool: &PgPool, work: F) -> Result<T, E>
 where
-    F: FnOnce(&mut PgConnection) -> Result<T, DbError> + Send + 'static,
+    F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
+    E: From<DbError> + Send + 'static,
 {
     let pool = pool.clone();
     tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get()?;
+        let mut conn = pool.get().map_err(DbError::from)?;
         work(&mut conn)
     })
     .await
-    .map_err(|_| DbError::Cancelled)?
+    .map_err(|_| E::from(DbError::Cancelled))?
 }

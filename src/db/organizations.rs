@@ -34,6 +34,7 @@ pub struct NewOrganization<'a> {
     pub name: &'a str,
     pub uscc: &'a str,
     pub region_code: Option<&'a str>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Inserts an organisation; `Ok(None)` when the USCC is already registered.
@@ -73,7 +74,11 @@ pub struct IssuedKey {
 }
 
 /// Issues a new API key for the organisation; only its SHA-256 is kept.
-pub fn issue_key(conn: &mut PgConnection, organization_id: i64) -> Result<IssuedKey, DbError> {
+pub fn issue_key(
+    conn: &mut PgConnection,
+    organization_id: i64,
+    at: DateTime<Utc>,
+) -> Result<IssuedKey, DbError> {
     let mut bytes = [0u8; 24];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let secret = format!("wb_{}", hex::encode(bytes));
@@ -83,6 +88,7 @@ pub fn issue_key(conn: &mut PgConnection, organization_id: i64) -> Result<Issued
             api_keys::organization_id.eq(organization_id),
             api_keys::key_hash.eq(hash_key(&secret)),
             api_keys::key_prefix.eq(&prefix),
+            api_keys::created_at.eq(at),
         ))
         .execute(conn)?;
     Ok(IssuedKey { secret, prefix })

@@ -56,6 +56,7 @@ pub struct NewPayroll<'a> {
     pub total_net: Decimal,
     pub accepted_net: Decimal,
     pub attended_but_unpaid: serde_json::Value,
+    pub submitted_at: DateTime<Utc>,
 }
 
 /// A line as stored.
@@ -415,6 +416,7 @@ pub fn confirm(
     action: &str,
     channel: &str,
     reason: Option<&str>,
+    at: DateTime<Utc>,
 ) -> Result<Option<Confirmation>, DbError> {
     Ok(diesel::insert_into(line_confirmations::table)
         .values((
@@ -422,6 +424,7 @@ pub fn confirm(
             line_confirmations::action.eq(action),
             line_confirmations::channel.eq(channel),
             line_confirmations::reason.eq(reason),
+            line_confirmations::at.eq(at),
         ))
         .on_conflict(line_confirmations::line_id)
         .do_nothing()
@@ -464,6 +467,7 @@ pub fn approve(
     payroll_id: i64,
     approved_by: i64,
     allow_unconfirmed: bool,
+    at: DateTime<Utc>,
 ) -> Result<ApprovalOutcome, DbError> {
     let lines: Vec<ApprovableRow> = payroll_lines::table
         .left_join(line_confirmations::table)
@@ -514,6 +518,7 @@ pub fn approve(
             payroll_approvals::allow_unconfirmed.eq(allow_unconfirmed),
             payroll_approvals::line_count.eq(i32::try_from(chosen.len()).unwrap_or(i32::MAX)),
             payroll_approvals::amount.eq(outcome.amount),
+            payroll_approvals::at.eq(at),
         ))
         .returning(Approval::as_returning())
         .get_result(conn)?;

@@ -48,6 +48,7 @@ pub struct NewProject<'a> {
     pub planned_end_on: NaiveDate,
     pub minimum_monthly_wage: Decimal,
     pub created_by: i64,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Inserts a project; `Ok(None)` when the code is taken.
@@ -112,12 +113,14 @@ pub fn attach_subcontractor(
     project_id: i64,
     org_id: i64,
     by: i64,
+    at: DateTime<Utc>,
 ) -> Result<bool, DbError> {
     let inserted = diesel::insert_into(project_subcontractors::table)
         .values((
             project_subcontractors::project_id.eq(project_id),
             project_subcontractors::organization_id.eq(org_id),
             project_subcontractors::attached_by.eq(by),
+            project_subcontractors::attached_at.eq(at),
         ))
         .on_conflict_do_nothing()
         .execute(conn)?;
@@ -187,13 +190,18 @@ pub fn project_of_account(
 pub fn put_wage_account(
     conn: &mut PgConnection,
     form: &WageAccountForm,
+    at: DateTime<Utc>,
 ) -> Result<(WageAccount, bool), DbError> {
     let existing = wage_account(conn, form.project_id)?;
     let account = diesel::insert_into(wage_accounts::table)
-        .values(form)
+        .values((
+            form,
+            wage_accounts::created_at.eq(at),
+            wage_accounts::updated_at.eq(at),
+        ))
         .on_conflict(wage_accounts::project_id)
         .do_update()
-        .set((form, wage_accounts::updated_at.eq(diesel::dsl::now)))
+        .set((form, wage_accounts::updated_at.eq(at)))
         .returning(WageAccount::as_returning())
         .get_result(conn)?;
     Ok((account, existing.is_none()))

@@ -84,6 +84,7 @@ pub enum Upserted {
 pub fn upsert_worker(
     conn: &mut PgConnection,
     form: &WorkerForm,
+    at: DateTime<Utc>,
 ) -> Result<(Worker, Upserted), DbError> {
     let existing: Option<Worker> = workers::table
         .filter(workers::id_number.eq(&form.id_number))
@@ -100,6 +101,8 @@ pub fn upsert_worker(
                     workers::phone.eq(&form.phone),
                     workers::card_number.eq(&form.card_number),
                     workers::card_bank.eq(&form.card_bank),
+                    workers::created_at.eq(at),
+                    workers::updated_at.eq(at),
                 ))
                 .returning(Worker::as_returning())
                 .get_result(conn)?;
@@ -122,7 +125,7 @@ pub fn upsert_worker(
                     workers::phone.eq(phone),
                     workers::card_number.eq(card_number),
                     workers::card_bank.eq(card_bank),
-                    workers::updated_at.eq(diesel::dsl::now),
+                    workers::updated_at.eq(at),
                 ))
                 .returning(Worker::as_returning())
                 .get_result(conn)?;
@@ -152,6 +155,7 @@ pub fn upsert_entry(
     project_id: i64,
     worker_id: i64,
     form: &RosterForm,
+    at: DateTime<Utc>,
 ) -> Result<(RosterEntry, Upserted), DbError> {
     match entry(conn, project_id, worker_id)? {
         None => {
@@ -165,6 +169,8 @@ pub fn upsert_entry(
                     roster_entries::contract_signed_on.eq(form.contract_signed_on),
                     roster_entries::entered_on.eq(form.entered_on),
                     roster_entries::exited_on.eq(form.exited_on),
+                    roster_entries::created_at.eq(at),
+                    roster_entries::updated_at.eq(at),
                 ))
                 .returning(RosterEntry::as_returning())
                 .get_result(conn)?;
@@ -188,7 +194,7 @@ pub fn upsert_entry(
                     roster_entries::contract_signed_on.eq(form.contract_signed_on),
                     roster_entries::entered_on.eq(form.entered_on),
                     roster_entries::exited_on.eq(form.exited_on),
-                    roster_entries::updated_at.eq(diesel::dsl::now),
+                    roster_entries::updated_at.eq(at),
                 ))
                 .returning(RosterEntry::as_returning())
                 .get_result(conn)?;

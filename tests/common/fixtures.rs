@@ -67,8 +67,9 @@ pub fn party(app: &TestApp, kind: OrgKind, n: u32, name: &str, region: Option<&s
     let uscc = uscc(n);
     let input = OrganizationInput::parse(kind, name, &uscc, region).expect("valid organisation");
     let mut conn = app.pool.get().expect("connection");
-    let org = input.store(&mut conn, None).expect("db").expect("stored");
-    let key = db::organizations::issue_key(&mut conn, org.id).expect("key");
+    let now = app.clock.now();
+    let org = input.store(&mut conn, None, now).expect("stored");
+    let key = db::organizations::issue_key(&mut conn, org.id, now).expect("key");
     Party {
         uscc,
         name: name.to_owned(),

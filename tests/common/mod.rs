@@ -21,6 +21,7 @@ use futures_util::future::LocalBoxFuture;
 use serde_json::Value;
 
 use wagebridge::api::{self, AppState};
+use wagebridge::clock::Clock;
 use wagebridge::db::local_cluster::{ClusterOptions, LocalCluster};
 use wagebridge::db::{self, PgPool};
 
@@ -243,7 +244,18 @@ impl Drop for TestDb {
 pub struct TestApp {
     pub db: TestDb,
     pub pool: PgPool,
+    /// The app's business clock; simulated unless the test asked for the real one.
+    pub clock: Clock,
     call: CallFn,
+}
+
+/// Where a test's business clock stands: after the October 2026 payrolls the
+/// tests submit, whatever the machine's date.
+pub const TEST_NOW: &str = "2026-11-20T10:00:00+08:00";
+
+pub fn test_clock() -> Clock {
+    let now = chrono::DateTime::parse_from_rfc3339(TEST_NOW).expect("TEST_NOW is RFC 3339");
+    Clock::simulated(now.with_timezone(&chrono::Utc))
 }
 
 type CallFn = Box<
@@ -294,10 +306,18 @@ impl Reply {
 pub const TEST_BODY_LIMIT: usize = 256 * 1024;
 
 impl TestApp {
+    /// An app whose simulated clock stands at [`TEST_NOW`].
     pub async fn new() -> TestApp {
+        TestApp::with_clock(test_clock()).await
+    }
+
+    pub async fn with_clock(clock: Clock) -> TestApp {
         let db = TestDb::new();
         let pool = db.pool();
-        let state = web::Data::new(AppState { pool: pool.clone() });
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            clock: clock.clone(),
+        });
         let service = std::rc::Rc::new(
             test::init_service(
                 App::new()
@@ -310,7 +330,12 @@ impl TestApp {
             let service = service.clone();
             Box::pin(async move { service.call(req).await })
         });
-        TestApp { db, pool, call }
+        TestApp {
+            db,
+            pool,
+            clock,
+            call,
+        }
     }
 
     pub async fn request(&self, req: test::TestRequest) -> Reply {

@@ -1,0 +1,16 @@
+ALTER TABLE organizations ALTER COLUMN created_at SET DEFAULT now();
+ALTER TABLE api_keys ALTER COLUMN created_at SET DEFAULT now();
+ALTER TABLE projects ALTER COLUMN created_at SET DEFAULT now();
+ALTER TABLE project_subcontractors ALTER COLUMN attached_at SET DEFAULT now();
+ALTER TABLE wage_accounts ALTER COLUMN created_at SET DEFAULT now();
+ALTER TABLE wage_accounts ALTER COLUMN updated_at SET DEFAULT now();
+ALTER TABLE workers ALTER COLUMN created_at SET DEFAULT now();
+ALTER TABLE workers ALTER COLUMN updated_at SET DEFAULT now();
+ALTER TABLE roster_entries ALTER COLUMN created_at SET DEFAULT now();
+ALTER TABLE roster_entries ALTER COLUMN updated_at SET DEFAULT now();
+ALTER TABLE attendance_records ALTER COLUMN recorded_at SET DEFAULT now();
+ALTER TABLE audit_events ALTER COLUMN at SET DEFAULT now();
+ALTER TABLE payrolls ALTER COLUMN submitted_at SET DEFAULT now();
+ALTER TABLE line_confirmations ALTER COLUMN at SET DEFAULT now();
+ALTER TABLE payroll_approvals ALTER COLUMN at SET DEFAULT now();
+ALTER TABLE idempotency_keys ALTER COLUMN created_at SET DEFAULT now();
