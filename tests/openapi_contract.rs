@@ -207,6 +207,7 @@ async fn the_service_answers_as_the_document_says() {
     let w = world(&app).await;
     let doc = document(&app).await;
     let ops = operations(&doc);
+    let mut probed_bodies = 0;
 
     for op in &ops {
         // Without a key: 401 problem+json exactly where the document asks for one.
@@ -226,12 +227,7 @@ async fn the_service_answers_as_the_document_says() {
             continue;
         }
         // A body of an undocumented media type is refused, with a documented 415.
-        let key = if op.path == "/v1/organizations" {
-            &w.admin.key
-        } else {
-            &w.contractor.key
-        };
-        let send = |content_type: &str| {
+        let send = |key: &str, content_type: &str| {
             let req = op
                 .request(&w.code)
                 .insert_header(("Content-Type", content_type.to_owned()))
@@ -242,12 +238,24 @@ async fn the_service_answers_as_the_document_says() {
                 req
             }
         };
-        let refused = app.request(send("text/plain")).await;
+        // The first of the cast that may call it: a 403 comes before the body is read.
+        let mut allowed = None;
+        for key in [&w.contractor.key, &w.admin.key] {
+            let reply = app.request(send(key, "text/plain")).await;
+            if reply.status != 403 {
+                allowed = Some((key, reply));
+                break;
+            }
+        }
+        let Some((key, refused)) = allowed else {
+            continue;
+        };
+        probed_bodies += 1;
         refused.problem(415, "UNSUPPORTED_MEDIA_TYPE");
         op.assert_documents(&refused, "a text/plain body");
         // Every documented media type is read (the body "x" is then wrong, but not refused).
         for media in op.media_types() {
-            let reply = app.request(send(&media)).await;
+            let reply = app.request(send(key, &media)).await;
             assert_ne!(
                 reply.status,
                 415,
@@ -259,4 +267,9 @@ async fn the_service_answers_as_the_document_says() {
             op.assert_documents(&reply, &format!("an unreadable {media} body"));
         }
     }
+    // Every body-taking operation of today; none may drop out of the probe unnoticed.
+    assert!(
+        probed_bodies >= 10,
+        "only {probed_bodies} operations with a body were probed"
+    );
 }
