@@ -5,8 +5,8 @@ diesel::table! {
         id -> Int8,
         kind -> Text,
         name -> Text,
-        uscc -> Text,
-        region_code -> Nullable<Text>,
+        uscc -> Bpchar,
+        region_code -> Nullable<Bpchar>,
         created_at -> Timestamptz,
     }
 }
@@ -27,7 +27,7 @@ diesel::table! {
         id -> Int8,
         code -> Text,
         name -> Text,
-        region_code -> Text,
+        region_code -> Bpchar,
         owner_id -> Int8,
         contractor_id -> Int8,
         contract_amount -> Numeric,
@@ -69,7 +69,7 @@ diesel::table! {
 diesel::table! {
     workers (id) {
         id -> Int8,
-        id_number -> Text,
+        id_number -> Bpchar,
         name -> Text,
         phone -> Nullable<Text>,
         card_number -> Nullable<Text>,
