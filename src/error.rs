@@ -117,6 +117,8 @@ error_codes! {
     LineSuperseded = "LINE_SUPERSEDED", 409, "a later revision replaced this line";
     IdempotencyKeyInUse = "IDEMPOTENCY_KEY_IN_USE", 409, "the first request with this key is still running";
     ClockBackwards = "CLOCK_BACKWARDS", 409, "the business clock never moves backwards";
+    // Too much at once.
+    TooManyUploads = "TOO_MANY_UPLOADS", 429, "too many uploads of this organisation (or in all) run at once; retry after Retry-After";
     // Our side.
     Internal = "INTERNAL", 500, "something went wrong on our side; it has been logged";
     DatabaseUnavailable = "DATABASE_UNAVAILABLE", 503, "the database cannot be reached; try again shortly";

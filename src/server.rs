@@ -84,10 +84,13 @@ fn ensure_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
 pub async fn serve(settings: &Settings, pool: PgPool, clock: Clock) -> anyhow::Result<()> {
     let state = web::Data::new(AppState { pool, clock });
     let max_body = settings.max_body_bytes;
+    let admission = web::Data::new(api::admission::Admission::new(Default::default()));
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(api::admission::admit))
             .wrap(TracingLogger::<RequestSpan>::new())
             .app_data(state.clone())
+            .app_data(admission.clone())
             .configure(api::configure(max_body))
     })
     // Before any bind: the callback is captured when a listener is bound.

@@ -235,7 +235,7 @@ fn without_postgres_the_service_answers_503_database_unavailable_and_recovers_wh
     let (status, _, body, took) = get(&client, &format!("{}/readyz", served.base), "");
     eprintln!("GET /readyz without PostgreSQL: {status} after {took:?}");
     assert_eq!(status, 503, "{body}");
-    assert_eq!(body["database"], "unreachable", "{body}");
+    assert_eq!(body["code"], "DATABASE_UNAVAILABLE", "{body}");
     // Liveness does not depend on the database.
     let (status, ..) = get(&client, &format!("{}/healthz", served.base), "");
     assert_eq!(status, 200);

@@ -1,8 +1,9 @@
 //! Liveness and readiness for load balancers and orchestrators.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpResponse, ResponseError};
 use diesel::RunQueryDsl;
 
+use super::error::ApiError;
 use super::AppState;
 use crate::db;
 
@@ -26,8 +27,8 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok", "database": "ok" })),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable()
-                .json(serde_json::json!({ "status": "unavailable", "database": "unreachable" }))
+            // The same problem every other request answers while the database is away.
+            ApiError::from(e).error_response()
         }
     }
 }

@@ -2,6 +2,7 @@
 //! input into domain types at the edge, ask `access` whether the caller may,
 //! and leave the work to `db`.
 
+pub mod admission;
 pub mod attendance;
 pub mod auth;
 pub mod body;

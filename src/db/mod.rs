@@ -51,6 +51,11 @@ pub fn run_migrations(conn: &mut PgConnection) -> Result<Vec<String>, DbError> {
         .map_err(|e| DbError::Migration(e.to_string()))
 }
 
+/// How long a request waits for a pooled connection before it is answered 503:
+/// short, so an outage is reported in seconds rather than after the pool's own
+/// connection timeout.
+pub const REQUEST_CHECKOUT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Runs blocking diesel work on tokio's blocking pool, so the actix workers never wait on the database.
 ///
 /// The work's error type is its own (`DbError` for a query, the use-case error for a use case).
@@ -62,7 +67,9 @@ where
 {
     let pool = pool.clone();
     tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get().map_err(DbError::from)?;
+        let mut conn = pool
+            .get_timeout(REQUEST_CHECKOUT_TIMEOUT)
+            .map_err(DbError::from)?;
         work(&mut conn)
     })
     .await

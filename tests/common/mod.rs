@@ -269,6 +269,8 @@ type CallFn = Box<
 pub struct Reply {
     pub status: u16,
     pub content_type: String,
+    /// `Retry-After`, when the answer has one.
+    pub retry_after: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -321,6 +323,10 @@ impl TestApp {
         let service = std::rc::Rc::new(
             test::init_service(
                 App::new()
+                    .wrap(actix_web::middleware::from_fn(api::admission::admit))
+                    .app_data(web::Data::new(api::admission::Admission::new(
+                        Default::default(),
+                    )))
                     .app_data(state)
                     .configure(api::configure(TEST_BODY_LIMIT)),
             )
@@ -350,6 +356,11 @@ impl TestApp {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = actix_web::body::to_bytes(resp.into_body())
             .await
             .map(|b| b.to_vec())
@@ -357,6 +368,7 @@ impl TestApp {
         Reply {
             status,
             content_type,
+            retry_after,
             body,
         }
     }
