@@ -122,6 +122,16 @@ impl Modify for Conventions {
                         "UNSUPPORTED_MEDIA_TYPE: a body of another media type",
                     );
                 }
+                if TABLE_UPLOADS
+                    .iter()
+                    .any(|(m, p, _)| m.eq_ignore_ascii_case(method) && *p == path.as_str())
+                {
+                    add_problem(
+                        &mut operation.responses,
+                        "429",
+                        "TOO_MANY_UPLOADS: too many uploads run at once; retry after Retry-After",
+                    );
+                }
                 if requires_api_key(operation) {
                     add_problem(
                         &mut operation.responses,
