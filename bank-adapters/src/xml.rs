@@ -6,10 +6,10 @@
 //! outright; of the entity references only the five predefined ones and
 //! numeric character references are resolved, any other is refused; and
 //! element depth, the size of one text node or tag, and optionally the whole
-//! file are limited. Memory
-//! stays bounded by those limits however large the file is: quick-xml only
-//! ever holds one event, and the byte guard below stops it from buffering an
-//! endless text node.
+//! file are limited. Memory stays bounded by those limits however large the
+//! file is: quick-xml only ever holds one event (a text node split by
+//! references is joined under the same bound), and the byte guard below
+//! stops it from buffering an endless text node.
 //!
 //! Every error carries the line, column (in bytes, 1-based) and element path
 //! where it happened. Element names are compared by local name: namespace
