@@ -3,12 +3,13 @@
 //! Bank files come from outside, so this reader refuses anything that could
 //! make us expand, fetch or hold more than the file itself: a DOCTYPE (and
 //! with it every entity declaration, billion laughs and XXE) is refused
-//! outright, entity references other than the five predefined ones and
-//! numeric character references are refused, and element depth, the size of
-//! one text node or tag, and optionally the whole file are limited. Memory
-//! stays bounded by those limits however large the file is: quick-xml only
-//! ever holds one event, and the byte guard below stops it from buffering an
-//! endless text node.
+//! outright; of the entity references only the five predefined ones and
+//! numeric character references are resolved, any other is refused; and
+//! element depth, the size of one text node or tag, and optionally the whole
+//! file are limited. Memory stays bounded by those limits however large the
+//! file is: quick-xml only ever holds one event (a text node split by
+//! references is joined under the same bound), and the byte guard below
+//! stops it from buffering an endless text node.
 //!
 //! Every error carries the line, column (in bytes, 1-based) and element path
 //! where it happened. Element names are compared by local name: namespace
@@ -23,7 +24,9 @@
 
 use std::io::{self, BufRead, Read};
 
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::escape::resolve_xml_entity;
+use quick_xml::events::attributes::Attribute;
+use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::Reader;
 
 use crate::error::{Position, ReadError};
@@ -69,9 +72,10 @@ pub enum Node {
 /// A pull reader over UTF-8 XML with limits and positions. See the module docs.
 ///
 /// Built for speed on statements of millions of entries: no allocation per
-/// event (buffers are reused and swapped, never rebuilt), whitespace between
-/// elements is recognised on its raw bytes without decoding, and text is
-/// only unescaped when it holds an `&`.
+/// event (buffers are reused and swapped, never rebuilt), and whitespace
+/// between elements is recognised on its raw bytes without decoding. The
+/// parser reports each entity or character reference apart from the text
+/// around it; a text node with references is joined back into one here.
 pub struct XmlReader<R: BufRead> {
     reader: Reader<Guard<R>>,
     /// The bytes of the event being handled (quick-xml reads into it).
@@ -236,10 +240,7 @@ impl<R: BufRead> XmlReader<R> {
         for attribute in start.attributes() {
             let attribute = attribute.map_err(|e| self.malformed(format!("bad attribute: {e}")))?;
             if attribute.key.local_name().as_ref() == local_name.as_bytes() {
-                let value = attribute
-                    .unescape_value()
-                    .map_err(|e| self.convert(e, self.event_start))?;
-                return Ok(Some(value.into_owned()));
+                return self.attribute_value(&attribute).map(Some);
             }
         }
         Ok(None)
@@ -400,20 +401,24 @@ impl<R: BufRead> XmlReader<R> {
         result
     }
 
+    /// The error for a failed read of the event that started at `start`:
+    /// `Limit` when the byte guard stopped the input.
+    #[cold]
+    fn read_failed(&mut self, error: quick_xml::Error, start: u64) -> ReadError {
+        let offset = self.reader.error_position().max(start);
+        match self.reader.get_mut().tripped.take() {
+            Some(message) => ReadError::Limit {
+                position: self.position_at(self.reader.get_ref().consumed),
+                message,
+            },
+            None => convert_error(error, self.position_at(offset)),
+        }
+    }
+
     fn handle_event(&mut self, buf: &mut Vec<u8>, start: u64) -> Result<Step, ReadError> {
         let event = match self.reader.read_event_into(buf) {
             Ok(event) => event,
-            Err(error) => {
-                let offset = self.reader.error_position().max(start);
-                let error = match self.reader.get_mut().tripped.take() {
-                    Some(message) => ReadError::Limit {
-                        position: self.position_at(self.reader.get_ref().consumed),
-                        message,
-                    },
-                    None => convert_error(error, self.position_at(offset)),
-                };
-                return Err(error);
-            }
+            Err(error) => return Err(self.read_failed(error, start)),
         };
         // Positions of this event point past whitespace the parser skipped.
         self.event_start = self.reader.get_ref().content_start.max(start);
@@ -454,6 +459,12 @@ impl<R: BufRead> XmlReader<R> {
             }
             Event::Text(text) => {
                 let raw: &[u8] = &text;
+                if self.reader.get_mut().text_continues() {
+                    // A reference follows: the text goes on after it.
+                    self.text.clear();
+                    self.push_text(raw)?;
+                    return self.join_text_pieces(buf).map(Step::Done);
+                }
                 // Indentation between elements: no decoding, no copy.
                 if raw.iter().all(u8::is_ascii_whitespace) {
                     if raw.len() > self.limits.max_text_len {
@@ -464,22 +475,14 @@ impl<R: BufRead> XmlReader<R> {
                     }
                     return Ok(Step::Blank(Span::of(raw)));
                 }
-                let Ok(decoded) = std::str::from_utf8(raw) else {
-                    // quick-xml's own decoding error, as before.
-                    return Err(match text.unescape() {
-                        Err(error) => self.convert(error, self.event_start),
-                        Ok(_) => self.malformed("text is not UTF-8".to_owned()),
-                    });
-                };
                 self.text.clear();
-                if memchr::memchr(b'&', raw).is_none() {
-                    self.text.push_str(decoded);
-                } else {
-                    let unescaped = quick_xml::escape::unescape(decoded)
-                        .map_err(|e| self.convert(e.into(), self.event_start))?;
-                    self.text.push_str(&unescaped);
-                }
+                self.push_text(raw)?;
                 self.text_node().map(Step::Done)
+            }
+            Event::GeneralRef(reference) => {
+                self.text.clear();
+                self.push_reference(&reference, self.event_start)?;
+                self.join_text_pieces(buf).map(Step::Done)
             }
             Event::CData(cdata) => {
                 self.pause_trim();
@@ -519,6 +522,66 @@ impl<R: BufRead> XmlReader<R> {
                 }
             }
         }
+    }
+
+    /// Appends a piece of text, as it is written (the parser leaves no
+    /// reference in it).
+    fn push_text(&mut self, raw: &[u8]) -> Result<(), ReadError> {
+        match std::str::from_utf8(raw) {
+            Ok(text) => {
+                self.text.push_str(text);
+                Ok(())
+            }
+            Err(error) => Err(self.malformed(format!("text is not UTF-8: {error}"))),
+        }
+    }
+
+    /// Appends what an entity or character reference (read at `offset`)
+    /// stands for. Only the predefined entities exist: without a DOCTYPE
+    /// nothing can declare another, so any other name is refused.
+    fn push_reference(&mut self, reference: &BytesRef, offset: u64) -> Result<(), ReadError> {
+        match reference.resolve_char_ref() {
+            Ok(Some(c)) => self.text.push(c),
+            Ok(None) => {
+                let Ok(name) = std::str::from_utf8(reference) else {
+                    return Err(self.malformed("entity name is not UTF-8".to_owned()));
+                };
+                match resolve_xml_entity(name) {
+                    Some(value) => self.text.push_str(value),
+                    None => {
+                        return Err(ReadError::Refused {
+                            position: self.position_at(offset),
+                            message: format!("undefined entity reference &{name};"),
+                        })
+                    }
+                }
+            }
+            Err(error) => return Err(self.convert(error, offset)),
+        }
+        Ok(())
+    }
+
+    /// After a text piece or a reference, the rest of the text node: the
+    /// pieces and references up to the next markup (or the end), joined into
+    /// `text`. The byte guard's mark stays at the node's start, so the joined
+    /// node is bounded like any single event.
+    fn join_text_pieces(&mut self, buf: &mut Vec<u8>) -> Result<Raw, ReadError> {
+        // What follows a reference continues the text: keep its whitespace.
+        self.pause_trim();
+        while self.reader.get_mut().text_continues() {
+            if self.text.len() > self.limits.max_text_len {
+                break;
+            }
+            let offset = self.reader.buffer_position();
+            buf.clear();
+            match self.reader.read_event_into(buf) {
+                Ok(Event::Text(text)) => self.push_text(&text)?,
+                Ok(Event::GeneralRef(reference)) => self.push_reference(&reference, offset)?,
+                Ok(_) => return Err(self.malformed("text ended unexpectedly".to_owned())),
+                Err(error) => return Err(self.read_failed(error, offset)),
+            }
+        }
+        self.text_node()
     }
 
     /// Text after a comment, CDATA or PI keeps its leading whitespace: it
@@ -579,13 +642,23 @@ impl<R: BufRead> XmlReader<R> {
                 key.strip_prefix(b"xmlns:")
             };
             if declared == Some(wanted) {
-                let value = attribute
-                    .unescape_value()
-                    .map_err(|e| self.convert(e, self.event_start))?;
-                return Ok(Some(value.trim().to_owned()));
+                return self
+                    .attribute_value(&attribute)
+                    .map(|value| Some(value.trim().to_owned()));
             }
         }
         Ok(None)
+    }
+
+    /// An attribute's value with the predefined entities and character
+    /// references resolved (as written otherwise: not normalised).
+    fn attribute_value(&self, attribute: &Attribute) -> Result<String, ReadError> {
+        let Ok(raw) = std::str::from_utf8(&attribute.value) else {
+            return Err(self.malformed("attribute is not UTF-8".to_owned()));
+        };
+        quick_xml::escape::unescape_with(raw, resolve_xml_entity)
+            .map(std::borrow::Cow::into_owned)
+            .map_err(|e| self.convert(e.into(), self.event_start))
     }
 
     fn convert(&self, error: quick_xml::Error, offset: u64) -> ReadError {
@@ -786,6 +859,17 @@ impl<R: BufRead> BufRead for Guard<R> {
 const NEWLINE_WINDOW: usize = 64 * 1024;
 
 impl<R: BufRead> Guard<R> {
+    /// Whether the text being read goes on: the parser stopped a text piece
+    /// or a reference and the next byte is neither markup nor the end. On an
+    /// I/O error, yes: the parser then meets the error and reports it.
+    #[inline]
+    fn text_continues(&mut self) -> bool {
+        match self.inner.fill_buf() {
+            Ok(bytes) => bytes.first().is_some_and(|&b| b != b'<'),
+            Err(_) => true,
+        }
+    }
+
     /// The parser skips whitespace in pieces of whitespace only, and no
     /// other piece starts with whitespace while it skips (the text after it
     /// starts with something else): the first piece that does not start with
