@@ -70,6 +70,13 @@ error_codes! {
     InvalidIdempotencyKey = "INVALID_IDEMPOTENCY_KEY", 400, "Idempotency-Key is not 1–255 visible ASCII characters";
     BodyTooLarge = "BODY_TOO_LARGE", 413, "the body is larger than accepted";
     UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE", 415, "the body's content type is not accepted here";
+    UploadTooManyRows = "UPLOAD_TOO_MANY_ROWS", 422, "an upload has more rows than one upload may hold (`max_rows`)";
+    UploadTooManyColumns = "UPLOAD_TOO_MANY_COLUMNS", 422, "an upload's header row has more columns than accepted (`max_columns`)";
+    UploadTooManyCells = "UPLOAD_TOO_MANY_CELLS", 422, "an upload has more cells than accepted (`max_cells`)";
+    CellTooLong = "CELL_TOO_LONG", 422, "a cell holds more characters than accepted (`max_cell_chars`)";
+    CsvLineTooLong = "CSV_LINE_TOO_LONG", 413, "a CSV line is longer than accepted (`max_line_bytes`)";
+    SpreadsheetTooLarge = "SPREADSHEET_TOO_LARGE", 413, "an XLSX unpacks to more than accepted (422 for too many zip entries or XML attributes)";
+    SharedStringsTooLarge = "SHARED_STRINGS_TOO_LARGE", 413, "an XLSX's shared strings hold more text than accepted (422 for too many strings)";
     // Who is calling.
     Unauthorized = "UNAUTHORIZED", 401, "no API key, or one not known or revoked";
     CredentialsDisagree = "CREDENTIALS_DISAGREE", 401, "the API key and the client certificate belong to different organisations";

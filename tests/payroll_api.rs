@@ -315,10 +315,12 @@ async fn a_key_still_running_gets_409_and_an_error_answer_is_replayed() {
     let body = payroll(vec![line(GOOD)]);
     let bytes = serde_json::to_vec(&body).unwrap();
     let path = project_path(&w, "/payrolls");
+    // The first request with this key is in flight (claimed, not finished):
+    // its connection holds the key's lock until it is dropped.
+    let mut holder = app.db.conn();
     {
-        // The first request with this key is in flight (claimed, not finished).
-        let mut conn = app.pool.get().unwrap();
-        let org = wagebridge::db::organizations::find_by_uscc(&mut conn, &w.sub.uscc)
+        let conn = &mut holder;
+        let org = wagebridge::db::organizations::find_by_uscc(conn, &w.sub.uscc)
             .unwrap()
             .unwrap();
         let hash = wagebridge::db::idempotency::request_hash(&[
@@ -328,19 +330,15 @@ async fn a_key_still_running_gets_409_and_an_error_answer_is_replayed() {
             b"application/json",
             &bytes,
         ]);
-        let claim = wagebridge::db::idempotency::claim(
-            &mut conn,
-            org.id,
-            "in-flight",
-            &hash,
-            app.clock.now(),
-        )
-        .unwrap();
+        let claim =
+            wagebridge::db::idempotency::claim(conn, org.id, "in-flight", &hash, app.clock.now())
+                .unwrap();
         assert_eq!(claim, wagebridge::db::idempotency::Claim::Fresh);
     }
     submit_with_key(&app, &w.sub.key, &w, "in-flight", &body)
         .await
         .problem(409, "IDEMPOTENCY_KEY_IN_USE");
+    drop(holder);
 
     // A refused request is answered the same way on retry.
     let future = json!({ "period": "2099-01", "lines": [line(GOOD)] });
@@ -817,15 +815,15 @@ async fn the_current_period_and_the_submission_time_come_from_the_business_clock
 }
 
 #[actix_web::test]
-async fn an_abandoned_idempotency_key_is_taken_over_by_business_clock_age() {
+async fn a_running_key_is_decided_by_its_holder_not_by_the_clock() {
     let app = TestApp::new().await;
     let w = payroll_world(&app).await;
     let body = payroll(vec![line(GOOD)]);
     let bytes = serde_json::to_vec(&body).unwrap();
     let path = project_path(&w, "/payrolls");
+    let mut holder = app.db.conn();
     {
-        let mut conn = app.pool.get().unwrap();
-        let org = wagebridge::db::organizations::find_by_uscc(&mut conn, &w.sub.uscc)
+        let org = wagebridge::db::organizations::find_by_uscc(&mut holder, &w.sub.uscc)
             .unwrap()
             .unwrap();
         let hash = wagebridge::db::idempotency::request_hash(&[
@@ -835,14 +833,16 @@ async fn an_abandoned_idempotency_key_is_taken_over_by_business_clock_age() {
             b"application/json",
             &bytes,
         ]);
-        wagebridge::db::idempotency::claim(&mut conn, org.id, "abandoned", &hash, app.clock.now())
+        wagebridge::db::idempotency::claim(&mut holder, org.id, "slow", &hash, app.clock.now())
             .unwrap();
     }
-    submit_with_key(&app, &w.sub.key, &w, "abandoned", &body)
+    submit_with_key(&app, &w.sub.key, &w, "slow", &body)
         .await
         .problem(409, "IDEMPOTENCY_KEY_IN_USE");
-    // Eleven business minutes later the first attempt counts as abandoned.
+    // Eleven business minutes on, the first request still holds its key: no
+    // second request runs beside it (that could store a second revision).
     set_clock(&app, &w, "2026-11-20T10:11:00+08:00").await;
-    let r = submit_with_key(&app, &w.sub.key, &w, "abandoned", &body).await;
-    assert_eq!(r.status, 201, "{}", r.text());
+    submit_with_key(&app, &w.sub.key, &w, "slow", &body)
+        .await
+        .problem(409, "IDEMPOTENCY_KEY_IN_USE");
 }

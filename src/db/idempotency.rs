@@ -1,17 +1,21 @@
 //! `Idempotency-Key`: the first response to a key is kept and replayed to
 //! every retry with the same request; a different request under the same key
 //! is refused, and so is a retry while the first is still running.
+//!
+//! Whether the first request is still running is decided by PostgreSQL, not
+//! by the clock: the request holds a session-level advisory lock on
+//! (organisation, key) on its connection for as long as it runs. When the
+//! process dies or the connection drops, PostgreSQL releases the lock, so a
+//! retry that finds the key `running` and gets the lock knows at once that
+//! the holder is gone, and takes the key over.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Integer};
 use sha2::{Digest, Sha256};
 
 use super::schema::idempotency_keys;
 use super::DbError;
-
-/// A request still `running` after this long is taken to have died (the
-/// process crashed before answering); a retry may then take the key over.
-pub const ABANDONED_AFTER_SECONDS: i64 = 600;
 
 /// A stored key: request hash, state, response status and body.
 type StoredKey = (Vec<u8>, String, Option<i16>, Option<serde_json::Value>);
@@ -19,7 +23,8 @@ type StoredKey = (Vec<u8>, String, Option<i16>, Option<serde_json::Value>);
 /// What a key says about a request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
-    /// First use (or an abandoned one): go ahead, then [`complete`] or [`release`].
+    /// First use, or a key whose holder is gone: go ahead while holding the
+    /// key's lock on this connection, then [`complete`] or [`release`], then [`unlock`].
     Fresh,
     /// Already answered: send this again.
     Replay {
@@ -28,7 +33,7 @@ pub enum Claim {
     },
     /// The key was used for a different request.
     Mismatch,
-    /// The first request with this key has not finished.
+    /// The first request with this key is still running (it holds the lock).
     Running,
 }
 
@@ -43,8 +48,51 @@ pub fn request_hash(parts: &[&[u8]]) -> Vec<u8> {
     hasher.finalize().to_vec()
 }
 
+/// The advisory lock of (organisation, key): 64 bits of a SHA-256, in the
+/// two-integer key space, which never meets the one-bigint locks of payroll
+/// periods. A collision only makes an unrelated key look busy for a while.
+fn lock_key(organization_id: i64, key: &str) -> (i32, i32) {
+    let digest = request_hash(&[
+        b"wagebridge idempotency key",
+        &organization_id.to_be_bytes(),
+        key.as_bytes(),
+    ]);
+    let half =
+        |i: usize| i32::from_be_bytes([digest[i], digest[i + 1], digest[i + 2], digest[i + 3]]);
+    (half(0), half(4))
+}
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = Bool)]
+    locked: bool,
+}
+
+/// Tries the key's session-level lock on `conn` without waiting.
+fn try_lock(conn: &mut PgConnection, organization_id: i64, key: &str) -> Result<bool, DbError> {
+    let (a, b) = lock_key(organization_id, key);
+    let row: Locked = diesel::sql_query("SELECT pg_try_advisory_lock($1, $2) AS locked")
+        .bind::<Integer, _>(a)
+        .bind::<Integer, _>(b)
+        .get_result(conn)?;
+    Ok(row.locked)
+}
+
+/// Gives the key's lock up; `false` if this session did not hold it.
+/// Every [`Claim::Fresh`] must end here (or with the connection closed):
+/// a pooled connection keeps a session lock it was not asked to release.
+pub fn unlock(conn: &mut PgConnection, organization_id: i64, key: &str) -> Result<bool, DbError> {
+    let (a, b) = lock_key(organization_id, key);
+    let row: Locked = diesel::sql_query("SELECT pg_advisory_unlock($1, $2) AS locked")
+        .bind::<Integer, _>(a)
+        .bind::<Integer, _>(b)
+        .get_result(conn)?;
+    Ok(row.locked)
+}
+
 /// Claims `key` for this request. Runs on its own (autocommit), so a
-/// concurrent retry sees the claim at once.
+/// concurrent retry sees the claim at once. On [`Claim::Fresh`] this session
+/// holds the key's lock; on any other answer it does not.
 pub fn claim(
     conn: &mut PgConnection,
     organization_id: i64,
@@ -52,18 +100,38 @@ pub fn claim(
     hash: &[u8],
     now: DateTime<Utc>,
 ) -> Result<Claim, DbError> {
-    let inserted = diesel::insert_into(idempotency_keys::table)
-        .values((
-            idempotency_keys::organization_id.eq(organization_id),
-            idempotency_keys::key.eq(key),
-            idempotency_keys::request_hash.eq(hash),
-            idempotency_keys::state.eq("running"),
-            idempotency_keys::created_at.eq(now),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)?;
-    if inserted == 1 {
-        return Ok(Claim::Fresh);
+    let locked = try_lock(conn, organization_id, key)?;
+    let claim = claim_locked(conn, organization_id, key, hash, now, locked);
+    if locked && !matches!(claim, Ok(Claim::Fresh)) {
+        unlock(conn, organization_id, key)?;
+    }
+    claim
+}
+
+/// Only a holder of the lock inserts or takes over a `running` row, so two
+/// requests never both run under one key.
+fn claim_locked(
+    conn: &mut PgConnection,
+    organization_id: i64,
+    key: &str,
+    hash: &[u8],
+    now: DateTime<Utc>,
+    locked: bool,
+) -> Result<Claim, DbError> {
+    if locked {
+        let inserted = diesel::insert_into(idempotency_keys::table)
+            .values((
+                idempotency_keys::organization_id.eq(organization_id),
+                idempotency_keys::key.eq(key),
+                idempotency_keys::request_hash.eq(hash),
+                idempotency_keys::state.eq("running"),
+                idempotency_keys::created_at.eq(now),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)?;
+        if inserted == 1 {
+            return Ok(Claim::Fresh);
+        }
     }
     let row: Option<StoredKey> = idempotency_keys::table
         .find((organization_id, key))
@@ -75,9 +143,10 @@ pub fn claim(
         ))
         .first(conn)
         .optional()?;
+    // No row without the lock: its holder is between taking the lock and
+    // writing the row, or between giving the key up and unlocking.
     let Some((stored_hash, state, status, body)) = row else {
-        // Released between our insert and read: try once more.
-        return claim_once_more(conn, organization_id, key, hash, now);
+        return Ok(Claim::Running);
     };
     if stored_hash != hash {
         return Ok(Claim::Mismatch);
@@ -87,46 +156,20 @@ pub fn claim(
             status: u16::try_from(status).unwrap_or(500),
             body,
         }),
-        _ => {
-            let taken_over = diesel::update(idempotency_keys::table.find((organization_id, key)))
-                .filter(idempotency_keys::state.eq("running"))
-                .filter(
-                    idempotency_keys::created_at
-                        .lt(now - chrono::Duration::seconds(ABANDONED_AFTER_SECONDS)),
-                )
+        _ if locked => {
+            // `running`, and we hold its lock: the request that claimed it
+            // is gone (its process died or its connection dropped).
+            tracing::warn!(
+                organization_id,
+                "an idempotency key whose request is gone is taken over"
+            );
+            diesel::update(idempotency_keys::table.find((organization_id, key)))
                 .set(idempotency_keys::created_at.eq(now))
                 .execute(conn)?;
-            Ok(if taken_over == 1 {
-                Claim::Fresh
-            } else {
-                Claim::Running
-            })
+            Ok(Claim::Fresh)
         }
+        _ => Ok(Claim::Running),
     }
-}
-
-fn claim_once_more(
-    conn: &mut PgConnection,
-    organization_id: i64,
-    key: &str,
-    hash: &[u8],
-    now: DateTime<Utc>,
-) -> Result<Claim, DbError> {
-    let inserted = diesel::insert_into(idempotency_keys::table)
-        .values((
-            idempotency_keys::organization_id.eq(organization_id),
-            idempotency_keys::key.eq(key),
-            idempotency_keys::request_hash.eq(hash),
-            idempotency_keys::state.eq("running"),
-            idempotency_keys::created_at.eq(now),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)?;
-    Ok(if inserted == 1 {
-        Claim::Fresh
-    } else {
-        Claim::Running
-    })
 }
 
 /// Stores the answer. Call it inside the transaction that made the change,

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use diesel::PgConnection;
+use diesel::{Connection, PgConnection};
 use rust_decimal::Decimal;
 
 use crate::access::ProjectRole;
@@ -14,7 +14,23 @@ use crate::domain::Period;
 use crate::error::{AppError, ErrorCode};
 use crate::payroll::{read::*, views::*};
 
+/// Approves the period's current payrolls of every employer the caller
+/// names (all by default), in one transaction.
 pub(crate) fn approve_period(
+    conn: &mut PgConnection,
+    project: &Project,
+    role: ProjectRole,
+    caller: &Organization,
+    period: Period,
+    employer_uscc: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<ApprovalResponse, AppError> {
+    conn.transaction(|conn| {
+        approve_in_transaction(conn, project, role, caller, period, employer_uscc, now)
+    })
+}
+
+fn approve_in_transaction(
     conn: &mut PgConnection,
     project: &Project,
     role: ProjectRole,

@@ -6,6 +6,7 @@
 pub mod approve;
 pub mod payslip;
 pub mod read;
+pub mod settings;
 pub mod submit;
 pub mod tokens;
 pub mod views;

@@ -1,7 +1,6 @@
 //! `POST /v1/projects/{code}/payrolls/{period}/approve`.
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
-use diesel::Connection;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -69,17 +68,15 @@ pub async fn approve(
     let caller_org = caller.0.clone();
     let now = state.clock.now();
     let response = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            approve_period(
-                conn,
-                &project,
-                role,
-                &caller_org,
-                period,
-                employer_uscc,
-                now,
-            )
-        })
+        approve_period(
+            conn,
+            &project,
+            role,
+            &caller_org,
+            period,
+            employer_uscc,
+            now,
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(response))

@@ -1,15 +1,14 @@
 //! `GET|PUT /v1/projects/{code}/payroll-settings`.
 
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
-use diesel::Connection;
 
 use crate::api::auth::Caller;
 use crate::api::body;
 use crate::api::error::{ApiError, Problem};
 use crate::api::projects::{self};
 use crate::api::AppState;
-use crate::db::{self, audit};
-use crate::error::AppError;
+use crate::db;
+use crate::payroll::settings;
 use crate::payroll::views::*;
 
 /// Read the project's payroll settings.
@@ -27,7 +26,7 @@ pub async fn get_settings(
 ) -> Result<HttpResponse, ApiError> {
     let (project, _) = projects::load(&state, &caller, &path).await?;
     let allow = db::run(&state.pool, move |conn| {
-        db::payrolls::allows_unconfirmed(conn, project.id)
+        settings::allows_unconfirmed(conn, &project)
     })
     .await?;
     Ok(HttpResponse::Ok().json(PayrollSettings {
@@ -62,22 +61,7 @@ pub async fn put_settings(
     let allow = input.allow_unconfirmed_approval;
     let now = state.clock.now();
     db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            let before = db::payrolls::allows_unconfirmed(conn, project.id)?;
-            if before != allow {
-                db::payrolls::set_allows_unconfirmed(conn, project.id, allow)?;
-                audit::record(
-                    conn,
-                    now,
-                    Some(by),
-                    "project",
-                    Some(project.id),
-                    "payroll_settings_changed",
-                    serde_json::json!({ "allow_unconfirmed_approval": { "from": before, "to": allow } }),
-                )?;
-            }
-            Ok::<(), AppError>(())
-        })
+        settings::set_allows_unconfirmed(conn, &project, by, allow, now)
     })
     .await?;
     Ok(HttpResponse::Ok().json(PayrollSettings {

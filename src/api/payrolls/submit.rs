@@ -1,42 +1,22 @@
-//! `POST /v1/projects/{code}/payrolls`, with `Idempotency-Key` replays.
+//! `POST /v1/projects/{code}/payrolls`, with `Idempotency-Key` replays: the
+//! handler extracts and authorises; [`crate::payroll::submit`] does the rest.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use super::query;
-use crate::access::ProjectRole;
 use crate::api::auth::Caller;
 use crate::api::body;
 use crate::api::error::{ApiError, Problem};
-use crate::api::fields::{self};
 use crate::api::projects::{self};
-use crate::api::spreadsheet::{self};
-use crate::api::tabular::{self};
 use crate::api::AppState;
-use crate::db::projects::Project;
-use crate::db::{self, idempotency};
-use crate::payroll::{submit::*, views::*};
+use crate::error::AppError;
+use crate::payroll::submit::{self as use_case, may_submit, IdempotencyKey, Outcome};
+use crate::payroll::views::*;
 
-/// A JSON submission. CSV and XLSX bodies carry only the lines; `period`
-/// (and `employer_uscc`) then go in the query string.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SubmitPayroll {
-    /// `YYYY-MM`.
-    #[schema(example = "2026-10")]
-    pub period: Option<String>,
-    /// The employer whose payroll this is: a subcontractor's own USCC, or
-    /// for the general contractor its own (the default) or an attached subcontractor's.
-    pub employer_uscc: Option<String>,
-    /// Lines: `id_number`, `name`, `card_number`, `days_worked`, `hours`,
-    /// `gross` (or items `base_pay`, `piece_pay`, `overtime_pay`, `bonus`, `allowance`),
-    /// `deductions` (or items `social_insurance`, `housing_fund`, `income_tax`,
-    /// `advance`, `other_deductions`), `net`. Amounts as strings ("5500.00") or numbers.
-    #[schema(value_type = Vec<Object>)]
-    pub lines: Vec<serde_json::Value>,
-}
+pub use crate::payroll::submit::SubmitPayroll;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -116,138 +96,47 @@ pub async fn submit(
             "only the general contractor and its subcontractors submit payrolls",
         ));
     }
-    let key = idempotency_key(&req)?;
-    if let Some(key) = &key {
-        let hash = idempotency::request_hash(&[
-            req.method().as_str().as_bytes(),
-            req.path().as_bytes(),
-            req.query_string().as_bytes(),
-            body::media_type(&req).as_bytes(),
-            &bytes,
-        ]);
-        let (org, key, now) = (caller.id(), key.clone(), state.clock.now());
-        let claim = db::run(&state.pool, move |conn| {
-            idempotency::claim(conn, org, &key, &hash, now)
-        })
-        .await?;
-        match claim {
-            idempotency::Claim::Fresh => {}
-            idempotency::Claim::Replay { status, body } => return Ok(replay(status, body)),
-            idempotency::Claim::Mismatch => {
-                return Err(ApiError::invalid_field(
-                    "Idempotency-Key",
-                    "IDEMPOTENCY_KEY_REUSED",
-                    "this Idempotency-Key was used for a different request; use a new key for a new request",
-                ))
-            }
-            idempotency::Claim::Running => {
-                return Err(ApiError::conflict(
-                    "IDEMPOTENCY_KEY_IN_USE",
-                    "a request with this Idempotency-Key is still being processed; retry shortly",
-                ))
-            }
-        }
-    }
-
-    let result = submit_claimed(&req, &bytes, project, role, &caller, &state, key.clone()).await;
-    if let Some(key) = key {
-        // A success was recorded with the payroll, in its transaction.
-        if let Err(e) = &result {
-            let (org, status, body) = (
-                caller.id(),
-                e.status,
-                serde_json::to_value(e.problem()).unwrap_or_default(),
-            );
-            let now = state.clock.now();
-            let recorded = db::run(&state.pool, move |conn| {
-                if status.is_client_error() {
-                    idempotency::complete(conn, org, &key, status.as_u16(), &body, now)
-                } else {
-                    idempotency::release(conn, org, &key)
-                }
-            })
-            .await;
-            if let Err(e) = recorded {
-                tracing::error!(error = %e, "recording the idempotent answer");
-            }
-        }
-    }
-    let body = result?;
-    let mut response = HttpResponse::Created();
-    if let Some(href) = body.get("href").and_then(|h| h.as_str()) {
-        response.insert_header((header::LOCATION, href.to_owned()));
-    }
-    Ok(response.json(body))
-}
-
-pub(crate) async fn submit_claimed(
-    req: &HttpRequest,
-    bytes: &[u8],
-    project: Project,
-    role: ProjectRole,
-    caller: &Caller,
-    state: &AppState,
-    idempotency_key: Option<String>,
-) -> Result<serde_json::Value, ApiError> {
-    let q: SubmitQuery = query(req)?;
-    let media = body::media_type(req);
-    let (period, employer_uscc, rows, source_format) = if body::is_json(&media) {
-        let input: SubmitPayroll = body::parse_json(bytes)?;
-        let period = match (input.period, q.period) {
-            (Some(a), Some(b)) if a.trim() != b.trim() => {
-                return Err(ApiError::invalid_field(
-                    "period",
-                    "PERIOD_MISMATCH",
-                    "the body and the query string name different periods",
-                ))
-            }
-            (a, b) => a.or(b),
-        };
-        let rows = tabular::rows_from_json_items(input.lines, COLUMNS);
-        (
-            period,
-            input.employer_uscc.or(q.employer_uscc),
-            rows,
-            "json",
-        )
-    } else {
-        let rows = tabular::read_rows(req, bytes, COLUMNS, "lines")?;
-        let format = if spreadsheet::is_spreadsheet(&media) {
-            "xlsx"
-        } else {
-            "csv"
-        };
-        (q.period, q.employer_uscc, rows, format)
-    };
-    let period = period.ok_or_else(|| {
-        ApiError::invalid_field(
-            "period",
-            "MISSING_FIELD",
-            "period (YYYY-MM) is required: in the JSON body, or as ?period= with CSV and XLSX",
-        )
-    })?;
-    let period = parse_period(&period, state.clock.today())?;
-    let employer_uscc = employer_uscc
-        .map(|u| fields::uscc("employer_uscc", &u).map(|u| u.as_str().to_owned()))
-        .transpose()?;
-    if rows.is_empty() {
-        return Err(ApiError::invalid_field(
-            "lines",
-            "NO_LINES",
-            "the payroll has no lines",
-        ));
-    }
-    let lines: Vec<Submitted> = rows.iter().map(parse_line).collect();
-    let submission = Submission {
+    let idempotency_key = idempotency_key(&req)?.map(|key| IdempotencyKey {
+        key,
+        method: req.method().as_str().to_owned(),
+        path: req.path().to_owned(),
+        query: req.query_string().to_owned(),
+    });
+    let q: SubmitQuery = query(&req)?;
+    let input = use_case::SubmitInput {
         project,
-        employer_uscc,
-        period,
-        source_format,
-        lines,
-        caller: caller.0.clone(),
         role,
+        caller: caller.0.clone(),
+        body: use_case::Body {
+            media_type: body::media_type(&req),
+            charset: body::charset(&req),
+            bytes: bytes.0.to_vec(),
+            query_period: q.period,
+            query_employer_uscc: q.employer_uscc,
+        },
         idempotency_key,
         now: state.clock.now(),
+        today: state.clock.today(),
+        render_refusal,
     };
-    Ok(db::run(&state.pool, move |conn| store_submission(conn, submission)).await?)
+    let pool = state.pool.clone();
+    let outcome = tokio::task::spawn_blocking(move || use_case::submit(&pool, input))
+        .await
+        .map_err(|_| AppError::Invariant("the submission task ended without an answer"))??;
+    Ok(match outcome {
+        Outcome::Replayed { status, body } => replay(status, body),
+        Outcome::Created(body) => {
+            let mut response = HttpResponse::Created();
+            if let Some(href) = body.get("href").and_then(|h| h.as_str()) {
+                response.insert_header((header::LOCATION, href.to_owned()));
+            }
+            response.json(body)
+        }
+    })
+}
+
+/// A refusal as its problem+json body, the same as [`ApiError`] answers it.
+fn render_refusal(p: &crate::error::Problem) -> serde_json::Value {
+    let e = ApiError::from(AppError::Problem(p.clone()));
+    serde_json::to_value(e.problem()).unwrap_or_default()
 }
