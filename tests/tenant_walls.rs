@@ -7,6 +7,7 @@ mod payroll_common;
 
 use common::fixtures::{card, project_body, resident_id, worker_row, World};
 use common::TestApp;
+use diesel::RunQueryDsl;
 use payroll_common::workers::{GOOD, GOOD_2};
 use payroll_common::*;
 use serde_json::{json, Value};
@@ -191,6 +192,11 @@ async fn a_card_of_another_person_is_refused_with_a_message_that_names_nobody() 
             .all(|r| !r["id_number"].as_str().is_some_and(|m| m.ends_with(tail))),
         "{theirs:?}"
     );
+    // The same person with a card of his own is welcome.
+    let mut row = worker_row(60);
+    row["card_number"] = json!(card(61));
+    let report = put_roster(&app, &w.other_contractor.key, C2_PROJECT, json!([row])).await;
+    assert_eq!(report["rows"][0]["outcome"], "created", "{report}");
 }
 
 #[actix_web::test]
@@ -214,4 +220,164 @@ async fn a_worker_keeps_his_card_when_another_project_registers_him_with_it() {
         theirs["phone"], mine["phone"],
         "each project keeps its own phone"
     );
+}
+
+// ---- the database guards the card rule, and the migration keeps the data ----
+
+#[actix_web::test]
+async fn the_database_refuses_a_roster_entry_with_another_persons_card() {
+    let app = TestApp::new().await;
+    payroll_world(&app).await;
+    let mut conn = app.db.conn();
+    // Give one entry a card that is claimed by someone else, behind the API's back.
+    let result = diesel::sql_query(
+        "UPDATE roster_entries AS r
+            SET card_number = (SELECT c.card_number FROM card_claims c
+                                WHERE c.worker_id <> r.worker_id ORDER BY c.card_number LIMIT 1)
+          WHERE r.id = (SELECT min(id) FROM roster_entries)",
+    )
+    .execute(&mut conn);
+    match result {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+            info,
+        )) => assert_eq!(
+            info.constraint_name(),
+            Some("roster_entries_card_claim_fkey")
+        ),
+        other => panic!("expected the card-claim foreign key to refuse, got {other:?}"),
+    }
+}
+
+mod migration {
+    use diesel::connection::SimpleConnection;
+    use diesel::{PgConnection, RunQueryDsl};
+    use diesel_migrations::MigrationHarness;
+
+    use super::common::TestDb;
+    use wagebridge::db::MIGRATIONS;
+
+    /// The migration that moves worker data onto roster entries.
+    const VERSION: &str = "20261201000030";
+
+    fn digits(version: &str) -> String {
+        version.chars().filter(char::is_ascii_digit).collect()
+    }
+
+    /// Runs every pending migration older than [`VERSION`], or up to and including it.
+    fn migrate_until(conn: &mut PgConnection, including: bool) {
+        let pending = conn.pending_migrations(MIGRATIONS).expect("pending");
+        for m in pending {
+            let v = digits(&m.name().version().to_string());
+            if v.as_str() < VERSION || (including && v == VERSION) {
+                conn.run_migration(&*m).expect("migration runs");
+            }
+        }
+    }
+
+    /// The old shape: 张三 on two projects, 李四 on one, 王五 on none but with a card.
+    const OLD_DATA: &str = "
+        INSERT INTO organizations (id, kind, name, uscc, created_at) VALUES
+            (1, 'owner', '业主', '914201001000000011', '2026-03-01'),
+            (2, 'contractor', '总包一', '914201001000000022', '2026-03-01'),
+            (3, 'contractor', '总包二', '914201001000000033', '2026-03-01');
+        INSERT INTO projects (id, code, name, region_code, owner_id, contractor_id, contract_amount,
+                contract_signed_on, labour_cost_share_percent, labour_cost_due_day, payday,
+                planned_start_on, planned_end_on, minimum_monthly_wage, created_at, created_by)
+            VALUES
+            (1, 'P1', '一期', '420111', 1, 2, 1000000, '2026-03-01', 25, 20, 15, '2026-03-15', '2027-06-30', 2210, '2026-03-01', 2),
+            (2, 'P2', '二期', '420111', 1, 3, 1000000, '2026-03-01', 25, 20, 15, '2026-03-15', '2027-06-30', 2210, '2026-03-01', 3);
+        INSERT INTO workers (id, id_number, name, phone, card_number, card_bank, created_at, updated_at) VALUES
+            (1, '420111198503120011', '张三', '13800000001', '6222020000000015', '工行光谷支行', '2026-03-10', '2026-04-01'),
+            (2, '420111198503120029', '李四', NULL, NULL, NULL, '2026-03-10', '2026-03-10'),
+            (3, '420111198503120037', '王五', '13800000003', '6222020000000031', '建行', '2026-03-10', '2026-03-10');
+        INSERT INTO roster_entries (id, project_id, worker_id, employer_id, team, contract_signed_on,
+                entered_on, created_at, updated_at) VALUES
+            (1, 1, 1, 2, '钢筋班', '2026-03-10', '2026-03-15', '2026-03-10', '2026-03-10'),
+            (2, 2, 1, 3, NULL, '2026-03-10', '2026-03-15', '2026-03-11', '2026-03-11'),
+            (3, 1, 2, 2, NULL, '2026-03-10', '2026-03-15', '2026-03-10', '2026-03-10');
+    ";
+
+    #[derive(diesel::QueryableByName, Debug, PartialEq)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        line: String,
+    }
+
+    fn lines(conn: &mut PgConnection, sql: &str) -> Vec<String> {
+        diesel::sql_query(sql)
+            .load::<Line>(conn)
+            .expect("query")
+            .into_iter()
+            .map(|l| l.line)
+            .collect()
+    }
+
+    #[test]
+    fn every_roster_entry_takes_its_workers_values_and_down_restores_them() {
+        let db = TestDb::empty();
+        let mut conn = db.conn();
+        migrate_until(&mut conn, false);
+        conn.batch_execute(OLD_DATA).expect("old-shape data");
+        migrate_until(&mut conn, true);
+
+        let entries = lines(
+            &mut conn,
+            "SELECT concat_ws('|', id, name, phone, card_number, card_bank, team) AS line
+               FROM roster_entries ORDER BY id",
+        );
+        assert_eq!(
+            entries,
+            [
+                "1|张三|13800000001|6222020000000015|工行光谷支行|钢筋班",
+                "2|张三|13800000001|6222020000000015|工行光谷支行",
+                "3|李四",
+            ]
+        );
+        let claims = lines(
+            &mut conn,
+            "SELECT concat_ws('|', card_number, worker_id) AS line FROM card_claims ORDER BY 1",
+        );
+        assert_eq!(claims, ["6222020000000015|1", "6222020000000031|3"]);
+
+        // The second project corrects its entry later; down takes the latest entry.
+        conn.batch_execute(
+            "UPDATE roster_entries SET name = '张叁', phone = '13900000001', updated_at = '2026-05-01'
+              WHERE id = 2",
+        )
+        .expect("update");
+        conn.revert_last_migration(MIGRATIONS).expect("down");
+        let workers = lines(
+            &mut conn,
+            "SELECT concat_ws('|', id, name, phone, card_number, card_bank) AS line
+               FROM workers ORDER BY id",
+        );
+        assert_eq!(
+            workers,
+            [
+                "1|张叁|13900000001|6222020000000015|工行光谷支行",
+                "2|李四",
+                "3|未登记|6222020000000031",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_roster_entry_cannot_name_a_card_claimed_by_another_person() {
+        let db = TestDb::empty();
+        let mut conn = db.conn();
+        migrate_until(&mut conn, false);
+        conn.batch_execute(OLD_DATA).expect("old-shape data");
+        migrate_until(&mut conn, true);
+        // 李四's entry with 王五's card.
+        let refused = conn.batch_execute(
+            "UPDATE roster_entries SET card_number = '6222020000000031' WHERE id = 3",
+        );
+        assert!(refused.is_err(), "another person's card was stored");
+        // A card nobody claimed is refused too: it must be claimed first.
+        let refused = conn.batch_execute(
+            "UPDATE roster_entries SET card_number = '6222020000000049' WHERE id = 3",
+        );
+        assert!(refused.is_err(), "an unclaimed card was stored");
+    }
 }
