@@ -381,3 +381,63 @@ mod migration {
         assert!(refused.is_err(), "an unclaimed card was stored");
     }
 }
+
+#[actix_web::test]
+async fn two_writers_adding_the_same_person_to_a_project_at_once_both_succeed() {
+    use diesel::prelude::*;
+    use wagebridge::db::roster::{self, RosterError, RosterForm, Upserted, WorkerForm};
+    use wagebridge::db::schema::projects;
+
+    let app = TestApp::new().await;
+    let w = payroll_world(&app).await;
+    c2_project(&app, &w).await;
+    let (project_id, employer_id): (i64, i64) = projects::table
+        .filter(projects::code.eq(C2_PROJECT))
+        .select((projects::id, projects::contractor_id))
+        .first(&mut app.db.conn())
+        .expect("C2's project");
+    // Worker 1 is already a person (on the first project), new to C2's.
+    let person = WorkerForm {
+        id_number: resident_id(GOOD),
+        name: "工人1".to_owned(),
+        phone: None,
+        card_number: Some(card(GOOD)),
+        card_bank: None,
+    };
+    let form = RosterForm {
+        employer_id,
+        team: None,
+        trade: None,
+        contract_signed_on: chrono::NaiveDate::from_ymd_opt(2026, 3, 10).expect("date"),
+        entered_on: chrono::NaiveDate::from_ymd_opt(2026, 3, 15).expect("date"),
+        exited_on: None,
+    };
+    let now = app.clock.now();
+    let writers: Vec<_> = [400u64, 0]
+        .into_iter()
+        .enumerate()
+        .map(|(i, hold_ms)| {
+            let (mut conn, person, form) = (app.db.conn(), person.clone(), form.clone());
+            std::thread::spawn(move || {
+                // The second writer starts while the first holds its transaction open.
+                std::thread::sleep(std::time::Duration::from_millis(100 * i as u64));
+                conn.transaction(|conn| -> Result<Upserted, RosterError> {
+                    let (worker, _) = roster::upsert_worker(conn, &person, now)?;
+                    let (_, outcome) =
+                        roster::upsert_entry(conn, project_id, worker.id, &person, &form, now)?;
+                    std::thread::sleep(std::time::Duration::from_millis(hold_ms));
+                    Ok(outcome)
+                })
+            })
+        })
+        .collect();
+    let outcomes: Vec<String> = writers
+        .into_iter()
+        .map(|t| match t.join() {
+            Ok(Ok(outcome)) => format!("{outcome:?}"),
+            Ok(Err(e)) => format!("error: {e}"),
+            Err(_) => "panicked".to_owned(),
+        })
+        .collect();
+    assert_eq!(outcomes, ["Created", "Unchanged"]);
+}

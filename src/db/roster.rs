@@ -209,6 +209,16 @@ impl Details {
     }
 }
 
+/// Serialises writers of one worker's entry on one project until the end of
+/// the transaction, so two uploads naming a new worker at once do not both
+/// insert. Other projects' writers for the same person never wait on it.
+fn lock_entry(conn: &mut PgConnection, project_id: i64, worker_id: i64) -> Result<(), DbError> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind::<diesel::sql_types::Text, _>(format!("roster:{project_id}:{worker_id}"))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Puts the worker on the project's roster or updates his entry there, with
 /// what this upload says about him (`details`). A new card is claimed for him
 /// first; another person's card is refused and nothing is written.
@@ -220,6 +230,7 @@ pub fn upsert_entry(
     form: &RosterForm,
     at: DateTime<Utc>,
 ) -> Result<(RosterEntry, Upserted), RosterError> {
+    lock_entry(conn, project_id, worker_id)?;
     let stored = entry(conn, project_id, worker_id)?;
     let own = Details::merged(details, stored.as_ref());
     if let Some(card) = &own.card_number {
