@@ -441,3 +441,29 @@ async fn two_writers_adding_the_same_person_to_a_project_at_once_both_succeed() 
         .collect();
     assert_eq!(outcomes, ["Created", "Unchanged"]);
 }
+
+#[actix_web::test]
+async fn a_card_no_roster_names_any_more_is_free_for_its_real_owner() {
+    let app = TestApp::new().await;
+    let w = payroll_world(&app).await;
+    c2_project(&app, &w).await;
+    // C2 registers worker 60 with a mistyped card: worker 61's.
+    let mut typo = worker_row(60);
+    typo["card_number"] = json!(card(61));
+    put_roster(&app, &w.other_contractor.key, C2_PROJECT, json!([typo])).await;
+    let owner = put_roster(&app, &w.contractor.key, &w.code, json!([worker_row(61)])).await;
+    assert_eq!(
+        owner["rows"][0]["errors"][0]["code"], "CARD_BELONGS_TO_ANOTHER_WORKER",
+        "{owner}"
+    );
+    // C2 corrects it; the card is released and its owner may use it.
+    put_roster(
+        &app,
+        &w.other_contractor.key,
+        C2_PROJECT,
+        json!([worker_row(60)]),
+    )
+    .await;
+    let owner = put_roster(&app, &w.contractor.key, &w.code, json!([worker_row(61)])).await;
+    assert_eq!(owner["rows"][0]["outcome"], "created", "{owner}");
+}

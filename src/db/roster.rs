@@ -136,7 +136,7 @@ pub fn upsert_worker(
 }
 
 /// Claims the card for the worker on its first use; refuses a card another
-/// person has claimed. A card stays with its person once claimed.
+/// person has claimed. The claim lasts while a roster entry names the card.
 pub fn claim_card(
     conn: &mut PgConnection,
     card_number: &str,
@@ -162,6 +162,20 @@ pub fn claim_card(
     } else {
         Err(RosterError::CardBelongsToAnotherWorker)
     }
+}
+
+/// Gives up the worker's claim on a card no roster entry names any more, so a
+/// mistyped card does not stay blocked for its real owner.
+fn release_card(conn: &mut PgConnection, card_number: &str, worker_id: i64) -> Result<(), DbError> {
+    let in_use = roster_entries::table.filter(roster_entries::card_number.eq(card_number));
+    diesel::delete(
+        card_claims::table
+            .filter(card_claims::card_number.eq(card_number))
+            .filter(card_claims::worker_id.eq(worker_id))
+            .filter(diesel::dsl::not(diesel::dsl::exists(in_use))),
+    )
+    .execute(conn)?;
+    Ok(())
 }
 
 /// The worker's roster entry on the project, if any.
@@ -288,6 +302,11 @@ pub fn upsert_entry(
                 ))
                 .returning(RosterEntry::as_returning())
                 .get_result(conn)?;
+            if let Some(old) = e.card_number.as_deref() {
+                if entry.card_number.as_deref() != Some(old) {
+                    release_card(conn, old, worker_id)?;
+                }
+            }
             Ok((entry, Upserted::Updated))
         }
     }
