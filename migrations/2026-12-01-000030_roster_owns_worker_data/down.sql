@@ -32,6 +32,7 @@ ALTER TABLE workers
     ALTER COLUMN name SET NOT NULL,
     ALTER COLUMN updated_at SET NOT NULL;
 
+DROP INDEX roster_entries_card_idx;
 ALTER TABLE roster_entries
     DROP CONSTRAINT roster_entries_card_claim_fkey,
     DROP CONSTRAINT roster_entries_name_check,

@@ -35,6 +35,9 @@ ALTER TABLE roster_entries
     -- The database itself refuses an entry that names another person's card.
     ADD CONSTRAINT roster_entries_card_claim_fkey FOREIGN KEY (card_number, worker_id)
         REFERENCES card_claims (card_number, worker_id);
+-- Releasing a claim asks whether any entry still names the card.
+CREATE INDEX roster_entries_card_idx ON roster_entries (card_number, worker_id)
+    WHERE card_number IS NOT NULL;
 
 ALTER TABLE workers
     DROP COLUMN name,
