@@ -17,7 +17,7 @@ use super::projects;
 use super::tabular::{self, Column, RawRow, RowProblem, RowResult, UploadReport};
 use super::AppState;
 use crate::access::ProjectRole;
-use crate::db::roster::{RosterForm, Upserted, WorkerForm};
+use crate::db::roster::{RosterError, RosterForm, Upserted, WorkerForm};
 use crate::db::{self, audit, DbError};
 use crate::domain::mask;
 
@@ -391,7 +391,7 @@ fn store_rows(
                 exited_on: row.exited_on,
             };
             let (entry, entry_change) =
-                db::roster::upsert_entry(conn, project.id, worker.id, &form, now)?;
+                db::roster::upsert_entry(conn, project.id, worker.id, &row.worker, &form, now)?;
             let outcome = match (worker_change, entry_change) {
                 (_, Upserted::Created) => Upserted::Created,
                 (Upserted::Unchanged, Upserted::Unchanged) => Upserted::Unchanged,
@@ -411,8 +411,8 @@ fn store_rows(
                     },
                     serde_json::json!({
                         "worker_id": worker.id,
-                        "name": worker.name,
-                        "card": worker.card_number.as_deref().map(|c| mask::mask_middle(c, 4, 4)),
+                        "name": entry.name,
+                        "card": entry.card_number.as_deref().map(|c| mask::mask_middle(c, 4, 4)),
                         "employer_id": entry.employer_id,
                         "team": entry.team,
                         "trade": entry.trade,
@@ -439,20 +439,6 @@ fn store_rows(
             Err(RowFailure::Refused(problem)) => {
                 RowResult::rejected(row.number, masked, vec![problem])
             }
-            Err(RowFailure::Db(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                info,
-            ))) if info.constraint_name() == Some("workers_card_number_key") => {
-                RowResult::rejected(
-                    row.number,
-                    masked,
-                    vec![RowProblem::field(
-                        "card_number",
-                        "CARD_BELONGS_TO_ANOTHER_WORKER",
-                        "this bank card is registered to another person",
-                    )],
-                )
-            }
             Err(RowFailure::Db(e)) => return Err(DbError::Query(e)),
             Err(RowFailure::Failed(e)) => return Err(e),
         });
@@ -471,6 +457,20 @@ enum RowFailure {
 impl From<diesel::result::Error> for RowFailure {
     fn from(e: diesel::result::Error) -> Self {
         RowFailure::Db(e)
+    }
+}
+
+impl From<RosterError> for RowFailure {
+    fn from(e: RosterError) -> Self {
+        match e {
+            // Says only that the card is someone else's: never whose, nor where.
+            RosterError::CardBelongsToAnotherWorker => RowFailure::Refused(RowProblem::field(
+                "card_number",
+                "CARD_BELONGS_TO_ANOTHER_WORKER",
+                "this bank card is registered to another person",
+            )),
+            RosterError::Db(e) => e.into(),
+        }
     }
 }
 
@@ -542,14 +542,14 @@ pub async fn list_workers(
         .into_iter()
         .map(|r| RosterView {
             id_number: mask::mask_middle(&r.worker.id_number, 4, 4),
-            name: r.worker.name,
-            phone: r.worker.phone.as_deref().map(mask::mask_phone),
+            name: r.entry.name,
+            phone: r.entry.phone.as_deref().map(mask::mask_phone),
             card_number: r
-                .worker
+                .entry
                 .card_number
                 .as_deref()
                 .map(|c| mask::mask_middle(c, 4, 4)),
-            card_bank: r.worker.card_bank,
+            card_bank: r.entry.card_bank,
             employer_uscc: r.employer_uscc,
             employer_name: r.employer_name,
             team: r.entry.team,
@@ -557,7 +557,7 @@ pub async fn list_workers(
             contract_signed_on: r.entry.contract_signed_on,
             entered_on: r.entry.entered_on,
             exited_on: r.entry.exited_on,
-            updated_at: r.entry.updated_at.max(r.worker.updated_at),
+            updated_at: r.entry.updated_at,
         })
         .collect();
     Ok(HttpResponse::Ok().json(RosterList { workers }))

@@ -178,7 +178,8 @@ pub fn lock_period(
     Ok(())
 }
 
-/// The project's whole roster, by ID number, with what matching needs.
+/// The project's whole roster, by ID number, with what matching needs: the
+/// name and card as this project's roster entry registered them.
 pub fn roster_for_matching(
     conn: &mut PgConnection,
     project_id: i64,
@@ -189,9 +190,9 @@ pub fn roster_for_matching(
         .select((
             workers::id_number,
             workers::id,
-            workers::name,
+            roster_entries::name,
             roster_entries::employer_id,
-            workers::card_number,
+            roster_entries::card_number,
             roster_entries::entered_on,
             roster_entries::exited_on,
         ))
@@ -561,11 +562,16 @@ pub fn set_allows_unconfirmed(
     Ok(())
 }
 
-/// The worker's phone on the roster, for the pay slip.
-pub fn worker_phone(conn: &mut PgConnection, worker_id: i64) -> Result<Option<String>, DbError> {
-    Ok(workers::table
-        .find(worker_id)
-        .select(workers::phone)
+/// The worker's phone on the project's roster, for the pay slip.
+pub fn worker_phone(
+    conn: &mut PgConnection,
+    project_id: i64,
+    worker_id: i64,
+) -> Result<Option<String>, DbError> {
+    Ok(roster_entries::table
+        .filter(roster_entries::project_id.eq(project_id))
+        .filter(roster_entries::worker_id.eq(worker_id))
+        .select(roster_entries::phone)
         .first::<Option<String>>(conn)
         .optional()?
         .flatten())

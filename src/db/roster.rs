@@ -1,24 +1,28 @@
 //! Workers (people, by resident ID number) and projects' real-name rosters (实名制花名册).
+//!
+//! Only the person, his ID number, is shared between projects. Everything a
+//! roster says about him (name as registered, phone, card and its bank, team,
+//! trade, dates) lives on the project's roster entry, so one tenant's upload
+//! never changes or reveals another project's. The one global rule is that a
+//! bank card belongs to one person (条例 art. 31): the first person to use a card
+//! claims it, and the database refuses an entry naming another person's card.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 
-use super::schema::{organizations, roster_entries, workers};
+use super::schema::{card_claims, organizations, roster_entries, workers};
 use super::DbError;
 
+/// A person, identified by the resident ID number; shared by every project he works on.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = workers)]
 pub struct Worker {
     pub id: i64,
     pub id_number: String,
-    pub name: String,
-    pub phone: Option<String>,
-    pub card_number: Option<String>,
-    pub card_bank: Option<String>,
     pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
 }
 
+/// A worker on one project's roster, with what that project registered about him.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = roster_entries)]
 pub struct RosterEntry {
@@ -33,6 +37,11 @@ pub struct RosterEntry {
     pub exited_on: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The name as this project registered it.
+    pub name: String,
+    pub phone: Option<String>,
+    pub card_number: Option<String>,
+    pub card_bank: Option<String>,
 }
 
 impl RosterEntry {
@@ -51,7 +60,8 @@ pub struct RosterRow {
     pub employer_name: String,
 }
 
-/// What a roster upload says about one worker.
+/// What a roster upload says about one worker: the ID number names the
+/// person; the rest is stored on the project's roster entry.
 #[derive(Debug, Clone)]
 pub struct WorkerForm {
     pub id_number: String,
@@ -79,59 +89,93 @@ pub enum Upserted {
     Unchanged,
 }
 
-/// Inserts the person or brings his details up to date. Fields the upload
-/// leaves out (phone, card) keep their stored values.
+/// Why a roster entry was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum RosterError {
+    /// The card is claimed by another person. Deliberately says nothing of who.
+    #[error("the bank card is registered to another person")]
+    CardBelongsToAnotherWorker,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for RosterError {
+    fn from(e: diesel::result::Error) -> Self {
+        RosterError::Db(DbError::Query(e))
+    }
+}
+
+/// Finds the person by ID number, or registers him. Only the ID number of the
+/// form is used: nothing else about a person is shared between projects, so
+/// the outcome is `Created` or `Unchanged`.
 pub fn upsert_worker(
     conn: &mut PgConnection,
     form: &WorkerForm,
     at: DateTime<Utc>,
 ) -> Result<(Worker, Upserted), DbError> {
-    let existing: Option<Worker> = workers::table
+    // ON CONFLICT rather than a unique violation: two uploads naming the same
+    // new person at once both succeed, and nothing lands in the server's log.
+    let created: Option<Worker> = diesel::insert_into(workers::table)
+        .values((
+            workers::id_number.eq(&form.id_number),
+            workers::created_at.eq(at),
+        ))
+        .on_conflict(workers::id_number)
+        .do_nothing()
+        .returning(Worker::as_returning())
+        .get_result(conn)
+        .optional()?;
+    if let Some(worker) = created {
+        return Ok((worker, Upserted::Created));
+    }
+    let worker = workers::table
         .filter(workers::id_number.eq(&form.id_number))
         .select(Worker::as_select())
-        .for_update()
-        .first(conn)
-        .optional()?;
-    match existing {
-        None => {
-            let worker = diesel::insert_into(workers::table)
-                .values((
-                    workers::id_number.eq(&form.id_number),
-                    workers::name.eq(&form.name),
-                    workers::phone.eq(&form.phone),
-                    workers::card_number.eq(&form.card_number),
-                    workers::card_bank.eq(&form.card_bank),
-                    workers::created_at.eq(at),
-                    workers::updated_at.eq(at),
-                ))
-                .returning(Worker::as_returning())
-                .get_result(conn)?;
-            Ok((worker, Upserted::Created))
-        }
-        Some(w) => {
-            let phone = form.phone.clone().or_else(|| w.phone.clone());
-            let card_number = form.card_number.clone().or_else(|| w.card_number.clone());
-            let card_bank = form.card_bank.clone().or_else(|| w.card_bank.clone());
-            if w.name == form.name
-                && w.phone == phone
-                && w.card_number == card_number
-                && w.card_bank == card_bank
-            {
-                return Ok((w, Upserted::Unchanged));
-            }
-            let worker = diesel::update(workers::table.find(w.id))
-                .set((
-                    workers::name.eq(&form.name),
-                    workers::phone.eq(phone),
-                    workers::card_number.eq(card_number),
-                    workers::card_bank.eq(card_bank),
-                    workers::updated_at.eq(at),
-                ))
-                .returning(Worker::as_returning())
-                .get_result(conn)?;
-            Ok((worker, Upserted::Updated))
-        }
+        .first(conn)?;
+    Ok((worker, Upserted::Unchanged))
+}
+
+/// Claims the card for the worker on its first use; refuses a card another
+/// person has claimed. The claim lasts while a roster entry names the card.
+pub fn claim_card(
+    conn: &mut PgConnection,
+    card_number: &str,
+    worker_id: i64,
+    at: DateTime<Utc>,
+) -> Result<(), RosterError> {
+    // A concurrent claim of the same card waits here for the other
+    // transaction, then reads whoever won.
+    diesel::insert_into(card_claims::table)
+        .values((
+            card_claims::card_number.eq(card_number),
+            card_claims::worker_id.eq(worker_id),
+            card_claims::claimed_at.eq(at),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    let holder: i64 = card_claims::table
+        .find(card_number)
+        .select(card_claims::worker_id)
+        .first(conn)?;
+    if holder == worker_id {
+        Ok(())
+    } else {
+        Err(RosterError::CardBelongsToAnotherWorker)
     }
+}
+
+/// Gives up the worker's claim on a card no roster entry names any more, so a
+/// mistyped card does not stay blocked for its real owner.
+fn release_card(conn: &mut PgConnection, card_number: &str, worker_id: i64) -> Result<(), DbError> {
+    let in_use = roster_entries::table.filter(roster_entries::card_number.eq(card_number));
+    diesel::delete(
+        card_claims::table
+            .filter(card_claims::card_number.eq(card_number))
+            .filter(card_claims::worker_id.eq(worker_id))
+            .filter(diesel::dsl::not(diesel::dsl::exists(in_use))),
+    )
+    .execute(conn)?;
+    Ok(())
 }
 
 /// The worker's roster entry on the project, if any.
@@ -149,21 +193,76 @@ pub fn entry(
         .optional()?)
 }
 
-/// Puts the worker on the project's roster or updates his entry.
+/// The entry's own name, phone and card as an upload leaves them: fields the
+/// upload leaves out (phone, card, bank) keep what this project stored.
+struct Details {
+    name: String,
+    phone: Option<String>,
+    card_number: Option<String>,
+    card_bank: Option<String>,
+}
+
+impl Details {
+    fn merged(form: &WorkerForm, stored: Option<&RosterEntry>) -> Details {
+        let keep = |given: &Option<String>, old: Option<&Option<String>>| {
+            given.clone().or_else(|| old.cloned().flatten())
+        };
+        Details {
+            name: form.name.clone(),
+            phone: keep(&form.phone, stored.map(|e| &e.phone)),
+            card_number: keep(&form.card_number, stored.map(|e| &e.card_number)),
+            card_bank: keep(&form.card_bank, stored.map(|e| &e.card_bank)),
+        }
+    }
+
+    fn same_as(&self, e: &RosterEntry) -> bool {
+        self.name == e.name
+            && self.phone == e.phone
+            && self.card_number == e.card_number
+            && self.card_bank == e.card_bank
+    }
+}
+
+/// Serialises writers of one worker's entry on one project until the end of
+/// the transaction, so two uploads naming a new worker at once do not both
+/// insert. Other projects' writers for the same person never wait on it.
+fn lock_entry(conn: &mut PgConnection, project_id: i64, worker_id: i64) -> Result<(), DbError> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind::<diesel::sql_types::Text, _>(format!("roster:{project_id}:{worker_id}"))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Puts the worker on the project's roster or updates his entry there, with
+/// what this upload says about him (`details`). A new card is claimed for him
+/// first; another person's card is refused and nothing is written.
 pub fn upsert_entry(
     conn: &mut PgConnection,
     project_id: i64,
     worker_id: i64,
+    details: &WorkerForm,
     form: &RosterForm,
     at: DateTime<Utc>,
-) -> Result<(RosterEntry, Upserted), DbError> {
-    match entry(conn, project_id, worker_id)? {
+) -> Result<(RosterEntry, Upserted), RosterError> {
+    lock_entry(conn, project_id, worker_id)?;
+    let stored = entry(conn, project_id, worker_id)?;
+    let own = Details::merged(details, stored.as_ref());
+    if let Some(card) = &own.card_number {
+        if stored.as_ref().and_then(|e| e.card_number.as_ref()) != Some(card) {
+            claim_card(conn, card, worker_id, at)?;
+        }
+    }
+    match stored {
         None => {
             let entry = diesel::insert_into(roster_entries::table)
                 .values((
                     roster_entries::project_id.eq(project_id),
                     roster_entries::worker_id.eq(worker_id),
                     roster_entries::employer_id.eq(form.employer_id),
+                    roster_entries::name.eq(&own.name),
+                    roster_entries::phone.eq(&own.phone),
+                    roster_entries::card_number.eq(&own.card_number),
+                    roster_entries::card_bank.eq(&own.card_bank),
                     roster_entries::team.eq(&form.team),
                     roster_entries::trade.eq(&form.trade),
                     roster_entries::contract_signed_on.eq(form.contract_signed_on),
@@ -177,7 +276,8 @@ pub fn upsert_entry(
             Ok((entry, Upserted::Created))
         }
         Some(e) => {
-            if e.employer_id == form.employer_id
+            if own.same_as(&e)
+                && e.employer_id == form.employer_id
                 && e.team == form.team
                 && e.trade == form.trade
                 && e.contract_signed_on == form.contract_signed_on
@@ -189,6 +289,10 @@ pub fn upsert_entry(
             let entry = diesel::update(roster_entries::table.find(e.id))
                 .set((
                     roster_entries::employer_id.eq(form.employer_id),
+                    roster_entries::name.eq(&own.name),
+                    roster_entries::phone.eq(&own.phone),
+                    roster_entries::card_number.eq(&own.card_number),
+                    roster_entries::card_bank.eq(&own.card_bank),
                     roster_entries::team.eq(&form.team),
                     roster_entries::trade.eq(&form.trade),
                     roster_entries::contract_signed_on.eq(form.contract_signed_on),
@@ -198,6 +302,11 @@ pub fn upsert_entry(
                 ))
                 .returning(RosterEntry::as_returning())
                 .get_result(conn)?;
+            if let Some(old) = e.card_number.as_deref() {
+                if entry.card_number.as_deref() != Some(old) {
+                    release_card(conn, old, worker_id)?;
+                }
+            }
             Ok((entry, Upserted::Updated))
         }
     }

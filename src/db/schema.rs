@@ -70,12 +70,15 @@ diesel::table! {
     workers (id) {
         id -> Int8,
         id_number -> Bpchar,
-        name -> Text,
-        phone -> Nullable<Text>,
-        card_number -> Nullable<Text>,
-        card_bank -> Nullable<Text>,
         created_at -> Timestamptz,
-        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    card_claims (card_number) {
+        card_number -> Text,
+        worker_id -> Int8,
+        claimed_at -> Timestamptz,
     }
 }
 
@@ -92,6 +95,10 @@ diesel::table! {
         exited_on -> Nullable<Date>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        name -> Text,
+        phone -> Nullable<Text>,
+        card_number -> Nullable<Text>,
+        card_bank -> Nullable<Text>,
     }
 }
 
@@ -225,6 +232,7 @@ diesel::joinable!(project_subcontractors -> organizations (organization_id));
 diesel::joinable!(wage_accounts -> projects (project_id));
 diesel::joinable!(roster_entries -> projects (project_id));
 diesel::joinable!(roster_entries -> workers (worker_id));
+diesel::joinable!(card_claims -> workers (worker_id));
 diesel::joinable!(attendance_records -> workers (worker_id));
 diesel::joinable!(payrolls -> projects (project_id));
 diesel::joinable!(payroll_lines -> payrolls (payroll_id));
@@ -242,6 +250,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     project_subcontractors,
     wage_accounts,
     workers,
+    card_claims,
     roster_entries,
     attendance_records,
     audit_events,

@@ -40,7 +40,7 @@ pub fn pay_slip(
         .collect();
     let view = line_view(state, &approval_at);
     let phone = match state.line.worker_id {
-        Some(id) => db::payrolls::worker_phone(conn, id)?,
+        Some(id) => db::payrolls::worker_phone(conn, payroll.project_id, id)?,
         None => None,
     };
     let mut orgs = Orgs(HashMap::new());
