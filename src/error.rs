@@ -8,6 +8,7 @@
 use std::fmt;
 
 use crate::db::DbError;
+use crate::tabular::{FieldError, TableError};
 
 macro_rules! error_codes {
     ($($variant:ident = $code:literal, $status:literal, $meaning:literal;)+) => {
@@ -70,6 +71,13 @@ error_codes! {
     InvalidIdempotencyKey = "INVALID_IDEMPOTENCY_KEY", 400, "Idempotency-Key is not 1–255 visible ASCII characters";
     BodyTooLarge = "BODY_TOO_LARGE", 413, "the body is larger than accepted";
     UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE", 415, "the body's content type is not accepted here";
+    UploadTooManyRows = "UPLOAD_TOO_MANY_ROWS", 422, "the upload has more rows than one upload may hold (max_rows)";
+    UploadTooManyColumns = "UPLOAD_TOO_MANY_COLUMNS", 422, "the upload has more columns than allowed (max_columns)";
+    UploadTooManyCells = "UPLOAD_TOO_MANY_CELLS", 422, "the upload has more cells than allowed (max_cells)";
+    CellTooLong = "CELL_TOO_LONG", 422, "a cell is longer than allowed (max_cell_chars)";
+    CsvLineTooLong = "CSV_LINE_TOO_LONG", 413, "a CSV line is longer than allowed (max_line_bytes)";
+    SpreadsheetTooLarge = "SPREADSHEET_TOO_LARGE", 413, "the XLSX unpacks to more than allowed (422 for too many zip entries or XML attributes)";
+    SharedStringsTooLarge = "SHARED_STRINGS_TOO_LARGE", 413, "the XLSX's shared strings are larger than allowed (422 for too many of them)";
     // Who is calling.
     Unauthorized = "UNAUTHORIZED", 401, "no API key, or one not known or revoked";
     CredentialsDisagree = "CREDENTIALS_DISAGREE", 401, "the API key and the client certificate belong to different organisations";
@@ -232,6 +240,26 @@ impl From<DbError> for AppError {
             DbError::Migration(e) => AppError::Unavailable(format!("migrations: {e}")),
             DbError::Cancelled => AppError::Invariant("the database task was cancelled"),
         }
+    }
+}
+
+/// An upload that cannot be read as a whole: the problem it names, with its
+/// own status (a size limit is 413, a count limit 422).
+impl From<TableError> for AppError {
+    fn from(e: TableError) -> Self {
+        AppError::Problem(Problem {
+            code: ErrorCode::from(e.code),
+            status: e.status,
+            detail: e.detail,
+            field: e.field,
+        })
+    }
+}
+
+/// A request field that cannot be accepted (422, the field named).
+impl From<FieldError> for AppError {
+    fn from(e: FieldError) -> Self {
+        AppError::field(e.field, ErrorCode::from(e.code), e.reason)
     }
 }
 
