@@ -762,6 +762,37 @@ async fn roster_xlsx_is_read_and_a_far_cell_is_refused_by_the_row_limit() {
     assert_eq!(report["ignored_columns"], json!(["序号"]));
 }
 
+/// A valid resident ID number of someone born on `birth` (YYYYMMDD) in 420111.
+fn resident_id_born(birth: &str) -> String {
+    let body = format!("420111{birth}001");
+    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = body
+        .bytes()
+        .zip(weights)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    format!("{body}{}", b"10X98765432"[(sum % 11) as usize] as char)
+}
+
+#[actix_web::test]
+async fn id_numbers_are_checked_against_the_business_clock_s_today() {
+    let app = TestApp::new().await;
+    let w = world(&app).await;
+    // Born five days after the business clock's today (2026-11-20), whatever the machine's date.
+    let mut newborn = worker_row(41);
+    newborn["id_number"] = json!(resident_id_born("20261125"));
+    let r = put_roster(&app, &w.contractor.key, &w, json!([newborn.clone()])).await;
+    assert_eq!(
+        r["rows"][0]["errors"][0]["code"], "INVALID_BIRTH_DATE",
+        "{r}"
+    );
+
+    let moved = set_clock(&app, &w.admin.key, "2026-11-26T09:00:00+08:00").await;
+    assert_eq!(moved.status, 200, "{}", moved.text());
+    let r = put_roster(&app, &w.contractor.key, &w, json!([newborn])).await;
+    assert_eq!(r["rows"][0]["status"], "accepted", "{r}");
+}
+
 #[actix_web::test]
 async fn subcontractor_writes_only_its_own_workers() {
     let app = TestApp::new().await;
