@@ -1027,6 +1027,32 @@ async fn attendance_csv_and_subcontractor_scope() {
     }
 }
 
+#[actix_web::test]
+async fn attendance_csv_from_a_gate_device_is_taken_with_its_own_headers() {
+    let app = TestApp::new().await;
+    let w = world(&app).await;
+    roster_of_two(&app, &w).await;
+    let csv = format!(
+        "序号,姓名,公民身份号码,考勤日期,工作时长,设备编号,打卡方式\n\
+         1,工人1,{},2026-04-01,8,gate-7,人脸\n",
+        resident_id(1)
+    );
+    let r = app
+        .send(
+            "POST",
+            &w.contractor.key,
+            &path(&w, "/attendance"),
+            "text/csv",
+            csv,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let report = r.json();
+    assert_eq!(report["ignored_columns"], json!(["序号", "打卡方式"]));
+    assert_eq!(report["rows"][0]["outcome"], "created", "{report}");
+    assert_eq!(report["rows"][0]["name"], "工人1");
+}
+
 // ---- conventions ----
 
 #[actix_web::test]
