@@ -8,6 +8,7 @@
 use std::fmt;
 
 use crate::db::DbError;
+use crate::tabular::{FieldError, TableError};
 
 macro_rules! error_codes {
     ($($variant:ident = $code:literal, $status:literal, $meaning:literal;)+) => {
@@ -241,6 +242,26 @@ impl From<DbError> for AppError {
             DbError::Migration(e) => AppError::Unavailable(format!("migrations: {e}")),
             DbError::Cancelled => AppError::Invariant("the database task was cancelled"),
         }
+    }
+}
+
+/// An upload that cannot be read as a whole: the problem it names, with its
+/// own status (a size limit is 413, a count limit 422).
+impl From<TableError> for AppError {
+    fn from(e: TableError) -> Self {
+        AppError::Problem(Problem {
+            code: ErrorCode::from(e.code),
+            status: e.status,
+            detail: e.detail,
+            field: e.field,
+        })
+    }
+}
+
+/// A request field that cannot be accepted (422, the field named).
+impl From<FieldError> for AppError {
+    fn from(e: FieldError) -> Self {
+        AppError::field(e.field, ErrorCode::from(e.code), e.reason)
     }
 }
 

@@ -5,6 +5,7 @@
 //! - [`access`]: who may see and change what.
 //! - [`error`]: the use-case error and every problem code the API answers.
 //! - [`db`]: PostgreSQL through diesel; the database guards the invariants.
+//! - [`registry`]: registry use cases: organisations, projects, wage accounts, roster, attendance.
 //! - [`payroll`]: payroll use cases: submit, read, approve, settings, pay slips.
 //! - [`api`]: the HTTP API (actix-web), problem+json errors, OpenAPI.
 //! - [`server`]: assembling and running the HTTP server; [`tls`] its certificates.
@@ -20,6 +21,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod payroll;
+pub mod registry;
 pub mod server;
 pub mod tabular;
 pub mod telemetry;

@@ -8,9 +8,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use wagebridge::access::OrgKind;
-use wagebridge::api::organizations::OrganizationInput;
 use wagebridge::clock::Clock;
 use wagebridge::config::{LogFormat, Settings};
+use wagebridge::registry::organizations::OrganizationInput;
 use wagebridge::server::{self, Database};
 use wagebridge::{db, telemetry};
 
@@ -277,14 +277,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     region,
                 },
         } => {
-            let input =
-                OrganizationInput::parse(kind, &name, &uscc, region.as_deref()).map_err(|e| {
-                    anyhow::anyhow!(
+            let input = OrganizationInput::parse(kind, &name, &uscc, region.as_deref()).map_err(
+                |e| match e.problem() {
+                    Some(p) => anyhow::anyhow!(
                         "{}{}",
-                        e.field.map(|f| format!("{f}: ")).unwrap_or_default(),
-                        e.detail
-                    )
-                })?;
+                        p.field
+                            .as_ref()
+                            .map(|f| format!("{f}: "))
+                            .unwrap_or_default(),
+                        p.detail
+                    ),
+                    None => anyhow::Error::new(e),
+                },
+            )?;
             let database = Database::open(&settings)?;
             let pool = database.migrated_pool(1)?;
             let mut conn = pool.get()?;

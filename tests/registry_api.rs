@@ -624,9 +624,10 @@ async fn roster_csv_with_chinese_headers_in_utf8_and_gbk() {
 }
 
 #[actix_web::test]
-async fn roster_csv_with_unknown_or_missing_columns_is_a_problem() {
+async fn roster_csv_with_unknown_columns_lists_them_and_without_id_numbers_is_a_problem() {
     let app = TestApp::new().await;
     let w = world(&app).await;
+    // A column the roster does not know is ignored and named, not refused.
     let r = app
         .send(
             "PUT",
@@ -636,7 +637,11 @@ async fn roster_csv_with_unknown_or_missing_columns_is_a_problem() {
             "姓名,身份证号,鞋码\n",
         )
         .await;
-    assert_eq!(r.problem(400, "UNKNOWN_COLUMN")["field"], "鞋码");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let report = r.json();
+    assert_eq!(report["ignored_columns"], json!(["鞋码"]));
+    assert_eq!(report["total"], 0);
+    // Without the ID number no row can be read: the file is refused.
     let r = app
         .send(
             "PUT",
@@ -647,6 +652,145 @@ async fn roster_csv_with_unknown_or_missing_columns_is_a_problem() {
         )
         .await;
     assert_eq!(r.problem(400, "MISSING_COLUMN")["field"], "id_number");
+}
+
+#[actix_web::test]
+async fn roster_csv_as_a_clerk_exports_it_is_taken_with_the_extra_columns_ignored() {
+    let app = TestApp::new().await;
+    let w = world(&app).await;
+    let csv = format!(
+        "序号,姓名,性别,民族,身份证号,银行卡号,劳动合同签订日期,进场日期,备注\n\
+         1,张三,男,汉族,{},{},2026-03-10,2026-03-15,班组长\n\
+         2,李四,男,土家族,{},{},2026-03-10,2026-03-16,\n",
+        resident_id(21),
+        card(21),
+        resident_id(22),
+        card(22)
+    );
+    let r = app
+        .send(
+            "PUT",
+            &w.contractor.key,
+            &path(&w, "/workers"),
+            "text/csv",
+            csv,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let report = r.json();
+    assert_eq!(
+        report["ignored_columns"],
+        json!(["序号", "性别", "民族", "备注"]),
+        "{report}"
+    );
+    assert_eq!(
+        (report["accepted"].clone(), report["rejected"].clone()),
+        (json!(2), json!(0)),
+        "{report}"
+    );
+    assert_eq!(report["rows"][0]["name"], "张三");
+    let list = app
+        .get(&w.contractor.key, &path(&w, "/workers"))
+        .await
+        .json();
+    let names: Vec<&str> = list["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"张三") && names.contains(&"李四"),
+        "{names:?}"
+    );
+    // Nothing from the ignored columns was stored or repeated.
+    assert!(!list.to_string().contains("土家族"));
+}
+
+/// A roster workbook as rust_xlsxwriter writes it: a header row, the rows,
+/// and optionally one cell at the last cell of a sheet (XFD1048576).
+fn roster_xlsx(rows: &[Value], far_cell: bool) -> Vec<u8> {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    let header = ["序号", "姓名", "身份证号", "劳动合同签订日期", "进场日期"];
+    for (c, h) in header.iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        sheet.write_number(r, 0, f64::from(r)).unwrap();
+        for (c, key) in ["name", "id_number", "contract_signed_on", "entered_on"]
+            .iter()
+            .enumerate()
+        {
+            sheet
+                .write_string(r, c as u16 + 1, row[key].as_str().unwrap())
+                .unwrap();
+        }
+    }
+    if far_cell {
+        sheet.write_string(1_048_575, 16_383, "x").unwrap();
+    }
+    workbook.save_to_buffer().unwrap()
+}
+
+#[actix_web::test]
+async fn roster_xlsx_is_read_and_a_far_cell_is_refused_by_the_row_limit() {
+    const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let app = TestApp::new().await;
+    let w = world(&app).await;
+    let far = roster_xlsx(&[worker_row(31)], true);
+    let r = app
+        .send("PUT", &w.contractor.key, &path(&w, "/workers"), XLSX, far)
+        .await;
+    let problem = r.problem(422, "UPLOAD_TOO_MANY_ROWS");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("max_rows"), "{detail}");
+    assert!(detail.contains("1048576"), "{detail}");
+
+    // The service keeps answering, and nothing of the refused file was stored.
+    let list = app.get(&w.contractor.key, &path(&w, "/workers")).await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.json()["workers"], json!([]));
+    let good = roster_xlsx(&[worker_row(31), worker_row(32)], false);
+    let r = app
+        .send("PUT", &w.contractor.key, &path(&w, "/workers"), XLSX, good)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let report = r.json();
+    assert_eq!(report["accepted"], 2, "{report}");
+    assert_eq!(report["ignored_columns"], json!(["序号"]));
+}
+
+/// A valid resident ID number of someone born on `birth` (YYYYMMDD) in 420111.
+fn resident_id_born(birth: &str) -> String {
+    let body = format!("420111{birth}001");
+    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = body
+        .bytes()
+        .zip(weights)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    format!("{body}{}", b"10X98765432"[(sum % 11) as usize] as char)
+}
+
+#[actix_web::test]
+async fn id_numbers_are_checked_against_the_business_clock_s_today() {
+    let app = TestApp::new().await;
+    let w = world(&app).await;
+    // Born five days after the business clock's today (2026-11-20), whatever the machine's date.
+    let mut newborn = worker_row(41);
+    newborn["id_number"] = json!(resident_id_born("20261125"));
+    let r = put_roster(&app, &w.contractor.key, &w, json!([newborn.clone()])).await;
+    assert_eq!(
+        r["rows"][0]["errors"][0]["code"], "INVALID_BIRTH_DATE",
+        "{r}"
+    );
+
+    let moved = set_clock(&app, &w.admin.key, "2026-11-26T09:00:00+08:00").await;
+    assert_eq!(moved.status, 200, "{}", moved.text());
+    let r = put_roster(&app, &w.contractor.key, &w, json!([newborn])).await;
+    assert_eq!(r["rows"][0]["status"], "accepted", "{r}");
 }
 
 #[actix_web::test]
@@ -881,6 +1025,32 @@ async fn attendance_csv_and_subcontractor_scope() {
         .await
         .problem(404, "NOT_FOUND");
     }
+}
+
+#[actix_web::test]
+async fn attendance_csv_from_a_gate_device_is_taken_with_its_own_headers() {
+    let app = TestApp::new().await;
+    let w = world(&app).await;
+    roster_of_two(&app, &w).await;
+    let csv = format!(
+        "序号,姓名,公民身份号码,考勤日期,工作时长,设备编号,打卡方式\n\
+         1,工人1,{},2026-04-01,8,gate-7,人脸\n",
+        resident_id(1)
+    );
+    let r = app
+        .send(
+            "POST",
+            &w.contractor.key,
+            &path(&w, "/attendance"),
+            "text/csv",
+            csv,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let report = r.json();
+    assert_eq!(report["ignored_columns"], json!(["序号", "打卡方式"]));
+    assert_eq!(report["rows"][0]["outcome"], "created", "{report}");
+    assert_eq!(report["rows"][0]["name"], "工人1");
 }
 
 // ---- conventions ----
