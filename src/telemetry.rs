@@ -1,26 +1,133 @@
 //! Logging with `tracing`: `RUST_LOG` filters, text for terminals or JSON
 //! for collectors, and one span per request carrying its id and the caller.
-//! Personal data never reaches a log line: the domain types' `Debug` masks
-//! ID and card numbers, and request bodies are not logged.
+//!
+//! Personal data never reaches a log line. The domain types' `Debug` masks ID
+//! and card numbers, request bodies are not logged, the request span's target
+//! is masked, and, as the last line of defence, every formatted line passes
+//! through [`MaskingWriter`]: numbers shaped like an ID, card or phone number
+//! are masked and the line is bounded, whoever logged it and with what.
+
+use std::io::{self, Write};
 
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::Error;
+use serde_json::Value;
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
+use crate::domain::{excerpt, mask_numbers, truncate_chars};
+
+/// The most characters of a text log line (its newline aside).
+pub const LOG_LINE_MAX_CHARS: usize = 4096;
+/// The most characters of one value in a JSON log line.
+pub const LOG_VALUE_MAX_CHARS: usize = 1024;
+/// The most characters of a request's target (path and query) in its span.
+pub const TARGET_MAX_CHARS: usize = 300;
 
 /// Installs the global subscriber; later calls (as in tests) are ignored.
 pub fn init(format: LogFormat) {
+    let _ = subscriber(format, std::io::stderr).try_init();
+}
+
+/// The service's subscriber writing to `writer`: what `init` installs, and
+/// what a test installs to read the lines the service writes.
+pub fn subscriber<W>(format: LogFormat, writer: W) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.try_init(),
+        .with_writer(MaskingWriter {
+            inner: writer,
+            format,
+        });
+    match format {
+        LogFormat::Json => Box::new(builder.json().flatten_event(true).finish()),
+        LogFormat::Text => Box::new(builder.finish()),
+    }
+}
+
+/// Wraps a log writer: masks personal numbers in every line and bounds it.
+/// The formatter hands over each event as one complete line in one write.
+#[derive(Debug, Clone)]
+pub struct MaskingWriter<W> {
+    inner: W,
+    format: LogFormat,
+}
+
+impl<'w, W: MakeWriter<'w>> MakeWriter<'w> for MaskingWriter<W> {
+    type Writer = MaskingLine<W::Writer>;
+
+    fn make_writer(&'w self) -> Self::Writer {
+        MaskingLine {
+            inner: self.inner.make_writer(),
+            format: self.format,
+        }
+    }
+}
+
+/// One line's writer of a [`MaskingWriter`].
+pub struct MaskingLine<W> {
+    inner: W,
+    format: LogFormat,
+}
+
+impl<W: Write> Write for MaskingLine<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let line = String::from_utf8_lossy(buf);
+        let safe = match self.format {
+            LogFormat::Json => safe_json_line(&line),
+            LogFormat::Text => None,
+        }
+        .unwrap_or_else(|| safe_text_line(&line));
+        self.inner.write_all(safe.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A text line masked and cut to [`LOG_LINE_MAX_CHARS`], its newline kept.
+fn safe_text_line(line: &str) -> String {
+    let (body, newline) = match line.strip_suffix('\n') {
+        Some(body) => (body, "\n"),
+        None => (line, ""),
     };
+    format!("{}{newline}", excerpt(body, LOG_LINE_MAX_CHARS))
+}
+
+/// A JSON line with every string masked and bounded, and every number long
+/// enough to be personal data turned into a masked string, so it stays JSON.
+fn safe_json_line(line: &str) -> Option<String> {
+    let mut value: Value = serde_json::from_str(line.trim_end()).ok()?;
+    mask_json(&mut value);
+    Some(format!("{value}\n"))
+}
+
+fn mask_json(value: &mut Value) {
+    match value {
+        Value::String(s) => {
+            if let std::borrow::Cow::Owned(safe) = excerpt(s, LOG_VALUE_MAX_CHARS) {
+                *s = safe;
+            }
+        }
+        Value::Number(n) => {
+            let text = n.to_string();
+            if let std::borrow::Cow::Owned(masked) = mask_numbers(&text) {
+                *value = Value::String(masked);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(mask_json),
+        Value::Object(map) => map.values_mut().for_each(mask_json),
+        Value::Bool(_) | Value::Null => {}
+    }
 }
 
 /// The per-request span: tracing-actix-web's fields plus `org_id` and `auth_method`
@@ -36,6 +143,7 @@ impl RootSpanBuilder for RequestSpan {
             "" => redact_path(request.path()),
             query => format!("{}?{}", redact_path(request.path()), redact_query(query)),
         };
+        let target = truncate_chars(&target, TARGET_MAX_CHARS);
         let request_id = request
             .extensions()
             .get::<tracing_actix_web::RequestId>()
@@ -65,42 +173,38 @@ impl RootSpanBuilder for RequestSpan {
 }
 
 /// Path segments that are secrets or personal data, masked for logs:
-/// anything after `confirmations/` or `payslips/`, and anything shaped like
-/// an ID or card number (long runs of digits).
+/// anything after `confirmations/` or `payslips/`, and every number shaped
+/// like an ID, card or phone number ([`mask_numbers`]).
 pub fn redact_path(path: &str) -> String {
     let mut after_secret_marker = false;
     path.split('/')
         .map(|segment| {
-            let secret = after_secret_marker || looks_personal(segment);
+            let secret = after_secret_marker;
             after_secret_marker = matches!(segment, "confirmations" | "payslips");
             if secret && !segment.is_empty() {
                 crate::domain::mask_middle(segment, 4, 4)
             } else {
-                segment.to_owned()
+                mask_numbers(segment).into_owned()
             }
         })
         .collect::<Vec<_>>()
         .join("/")
 }
 
+/// The query with tokens and ID numbers masked whatever their shape, and
+/// every personal-looking number masked, in keys as in values.
 fn redact_query(query: &str) -> String {
     query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((key, value))
-                if looks_personal(value) || key.contains("token") || key.contains("id_number") =>
-            {
+            Some((key, value)) if key.contains("token") || key.contains("id_number") => {
+                let key = mask_numbers(key);
                 format!("{key}={}", crate::domain::mask_middle(value, 4, 4))
             }
-            _ => pair.to_owned(),
+            _ => mask_numbers(pair).into_owned(),
         })
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// 15 or more characters of which at least 14 are digits: an ID number or a bank card.
-fn looks_personal(segment: &str) -> bool {
-    segment.len() >= 15 && segment.chars().filter(char::is_ascii_digit).count() >= 14
 }
 
 #[cfg(test)]
@@ -127,5 +231,37 @@ mod tests {
             redact_query("format=csv&card=6222023202001234565"),
             "format=csv&card=6222***********4565"
         );
+    }
+
+    #[test]
+    fn short_cards_and_numbers_in_query_keys_are_masked() {
+        assert_eq!(
+            redact_path("/v1/projects/6228480000015/workers"),
+            "/v1/projects/6228*****0015/workers"
+        );
+        assert_eq!(
+            redact_query("420111198503120012=1&period=2026-10"),
+            "4201**********0012=1&period=2026-10"
+        );
+    }
+
+    #[test]
+    fn log_lines_are_masked_bounded_and_json_stays_json() {
+        let text = safe_text_line(&format!(
+            "WARN id=420111198503120012 {}\n",
+            "h".repeat(1 << 20)
+        ));
+        assert!(text.ends_with('\n') && !text.contains("420111198503120012"));
+        assert!(text.chars().count() <= LOG_LINE_MAX_CHARS + 1);
+
+        let line = format!(
+            "{{\"message\":\"bad 6222023202001234565\",\"n\":420111198503120012,\"h\":\"{}\"}}\n",
+            "h".repeat(1 << 20)
+        );
+        let json = safe_json_line(&line).unwrap();
+        assert!(json.len() < 4 * LOG_VALUE_MAX_CHARS);
+        let value: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["message"], "bad 6222***********4565");
+        assert_eq!(value["n"], "4201**********0012");
     }
 }

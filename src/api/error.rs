@@ -1,15 +1,26 @@
 //! One error type for the whole API, written as RFC 9457 problem details
 //! (`application/problem+json`) with a stable `code` clients can branch on.
+//!
+//! Whatever an error says leaves the service masked and bounded: `detail` and
+//! `field` pass through [`crate::domain::excerpt`] when the problem is rendered
+//! and when the error is logged (its `Display` and `Debug`), so a message built
+//! from input can never echo a whole ID or card number, nor a megabyte header.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::db::DbError;
+use crate::domain::excerpt;
 use crate::error::{AppError, ErrorCode};
 
+/// The most characters of `detail` an answer or a log line carries.
+pub const DETAIL_MAX_CHARS: usize = 200;
+/// The most characters of `field`: a JSON path or a column as the client named it.
+pub const FIELD_MAX_CHARS: usize = 100;
+
 /// An error answered to a client.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiError {
     pub status: StatusCode,
     /// Stable, machine-readable: `INVALID_FIELD`, `NOT_FOUND`, ...
@@ -100,16 +111,44 @@ impl ApiError {
             ),
             title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.status.as_u16(),
-            detail: self.detail.clone(),
+            detail: self.shown_detail(),
             code: self.code.as_str().to_owned(),
-            field: self.field.clone(),
+            field: self.shown_field(),
         }
+    }
+
+    /// `detail` as it may leave the service: numbers masked, length bounded.
+    fn shown_detail(&self) -> String {
+        excerpt(&self.detail, DETAIL_MAX_CHARS).into_owned()
+    }
+
+    fn shown_field(&self) -> Option<String> {
+        self.field
+            .as_deref()
+            .map(|f| excerpt(f, FIELD_MAX_CHARS).into_owned())
     }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+        let (status, code, detail) = (self.status.as_u16(), self.code, self.shown_detail());
+        match self.shown_field() {
+            Some(field) => write!(f, "{status} {code} ({field}): {detail}"),
+            None => write!(f, "{status} {code}: {detail}"),
+        }
+    }
+}
+
+/// Written by hand: tracing-actix-web logs every failed request's error with
+/// `{:?}`, which must mask exactly as the answer does.
+impl std::fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiError")
+            .field("status", &self.status.as_u16())
+            .field("code", &self.code)
+            .field("detail", &self.shown_detail())
+            .field("field", &self.shown_field())
+            .finish()
     }
 }
 
@@ -135,7 +174,7 @@ impl From<AppError> for ApiError {
                 field: p.field,
             },
             AppError::Unavailable(cause) => {
-                tracing::error!(error = %cause, "database unavailable");
+                tracing::error!(error = %excerpt(&cause, DETAIL_MAX_CHARS), "database unavailable");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     ErrorCode::DatabaseUnavailable,
@@ -143,7 +182,8 @@ impl From<AppError> for ApiError {
                 )
             }
             AppError::Db(e) => {
-                tracing::error!(error = %e, "database error");
+                // A failed statement's message can quote a value (a unique-key violation names it).
+                tracing::error!(error = %excerpt(&e.to_string(), DETAIL_MAX_CHARS), "database error");
                 ApiError::internal()
             }
             AppError::Invariant(what) => {

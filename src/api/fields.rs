@@ -7,7 +7,8 @@ use serde::{Deserialize, Deserializer};
 
 use super::error::ApiError;
 use super::tabular::RowProblem;
-use crate::domain::{BankCard, Money, RegionCode, Regions, ResidentId, Uscc};
+use crate::domain::{excerpt, BankCard, Money, RegionCode, Regions, ResidentId, Uscc};
+use crate::tabular::fields::invisible_character;
 
 /// A JSON value given as a string or a number, kept as its exact text
 /// (so `1.005` stays `1.005` and is refused, never rounded).
@@ -79,6 +80,16 @@ pub fn text(field: &'static str, value: &str, max_chars: usize) -> Result<String
             field,
             "TOO_LONG",
             format!("{field} is longer than {max_chars} characters"),
+        ));
+    }
+    if let Some((position, c)) = invisible_character(value) {
+        return Err(fault(
+            field,
+            "INVALID_CHARACTER",
+            format!(
+                "{field} contains the invisible character U+{:04X} at character {position}; remove it",
+                u32::from(c)
+            ),
         ));
     }
     if value.chars().any(char::is_control) {
@@ -153,7 +164,7 @@ pub fn decimal(
         fault(
             field,
             "INVALID_NUMBER",
-            format!("{value:?} is not a number"),
+            format!("{:?} is not a number", excerpt(value, 24)),
         )
     })?;
     if v.normalize().scale() > scale {
@@ -183,7 +194,7 @@ pub fn date(field: &'static str, value: &str) -> Result<NaiveDate, FieldError> {
             fault(
                 field,
                 "INVALID_DATE",
-                format!("{v:?} is not a valid date (use YYYY-MM-DD)"),
+                format!("{:?} is not a valid date (use YYYY-MM-DD)", excerpt(v, 24)),
             )
         })
 }

@@ -4,6 +4,7 @@
 //! Reading hands the first worksheet to [`tabular::rows_from_records`], so a
 //! workbook is checked exactly like the same table sent as CSV.
 
+use std::borrow::Cow;
 use std::io::Cursor;
 
 use calamine::{Data, Reader};
@@ -130,6 +131,18 @@ pub enum Cell {
     Empty,
 }
 
+/// Text as an export cell holds it: text a spreadsheet would take for a
+/// formula (it begins with `=`, `+`, `-`, `@`, a tab or a carriage return) is
+/// prefixed with `'`, so `=HYPERLINK(..)` in a worker's name shows as text in
+/// the clerk's Excel instead of running (OWASP "CSV injection"). Used by every
+/// CSV and XLSX export, for text cells only: amounts are written as numbers.
+pub fn neutralise_formula(text: &str) -> Cow<'_, str> {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{text}")),
+        _ => Cow::Borrowed(text),
+    }
+}
+
 /// One worksheet with a bold, frozen header row, as an XLSX file.
 pub fn write_xlsx(sheet: &str, header: &[&str], rows: &[Vec<Cell>]) -> Result<Vec<u8>, ApiError> {
     let failed = |e: rust_xlsxwriter::XlsxError| {
@@ -157,7 +170,9 @@ pub fn write_xlsx(sheet: &str, header: &[&str], rows: &[Vec<Cell>]) -> Result<Ve
             let col = u16::try_from(col).map_err(|_| ApiError::internal())?;
             match cell {
                 Cell::Text(s) => {
-                    worksheet.write_string(r, col, s).map_err(failed)?;
+                    worksheet
+                        .write_string(r, col, neutralise_formula(s))
+                        .map_err(failed)?;
                 }
                 Cell::Money(d) => {
                     worksheet
@@ -225,6 +240,30 @@ mod tests {
         assert_eq!(read[0].get("name"), Some("张三"));
         assert_eq!(read[0].get("net"), Some("5500.5"));
         assert_eq!(read[1].get("net"), Some("4200"));
+    }
+
+    #[test]
+    fn text_that_would_be_a_formula_is_written_as_text() {
+        for formula in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(neutralise_formula(formula), format!("'{formula}"));
+        }
+        for text in ["张三", "1-2", "", "'already"] {
+            assert_eq!(neutralise_formula(text), text);
+        }
+        let rows = vec![vec![
+            Cell::Text("=HYPERLINK(\"http://evil.example/\",\"x\")".into()),
+            Cell::Money(Decimal::new(-50000, 2)),
+        ]];
+        let bytes = write_xlsx("s", &["姓名", "实发工资"], &rows).unwrap();
+        let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).unwrap();
+        let range = workbook.worksheet_range_at(0).unwrap().unwrap();
+        assert_eq!(
+            range.get_value((1, 0)),
+            Some(&Data::String(
+                "'=HYPERLINK(\"http://evil.example/\",\"x\")".into()
+            ))
+        );
+        assert_eq!(range.get_value((1, 1)), Some(&Data::Float(-500.0)));
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub mod resident_id;
 pub mod uscc;
 
 pub use bank_card::BankCard;
-pub use mask::{mask_middle, mask_phone};
+pub use mask::{excerpt, mask_middle, mask_numbers, mask_phone, truncate_chars};
 pub use minimum_wage::{monthly_minimum_wage, MinimumWage, MinimumWageTable, TierBasis};
 pub use money::{Money, NonNegativeMoney, PositiveMoney};
 pub use period::{today_in_shanghai, Period};

@@ -6,8 +6,6 @@
 
 use std::fmt;
 
-use crate::domain::mask_middle;
-
 /// A limit an upload went over (named in the refusal, see [`super::Limits`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
@@ -173,30 +171,7 @@ pub fn excerpt(input: &str) -> String {
 /// Masks every run of 11 or more digits (with an optional trailing X, as a
 /// resident ID ends): phone numbers, 13–19 digit cards, 18-character IDs.
 pub fn mask_numbers(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].is_ascii_digit() {
-            out.push(chars[i]);
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < chars.len() && chars[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i < chars.len() && matches!(chars[i], 'x' | 'X') && i - start == 17 {
-            i += 1;
-        }
-        let run: String = chars[start..i].iter().collect();
-        match i - start {
-            0..=10 => out.push_str(&run),
-            11 | 12 => out.push_str(&mask_middle(&run, 3, 4)),
-            _ => out.push_str(&mask_middle(&run, 4, 4)),
-        }
-    }
-    out
+    crate::domain::mask_numbers(text).into_owned()
 }
 
 #[cfg(test)]

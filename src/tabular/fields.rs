@@ -76,6 +76,16 @@ pub fn text(field: &'static str, value: &str, max_chars: usize) -> Result<String
             format!("{field} is longer than {max_chars} characters"),
         ));
     }
+    if let Some((position, c)) = invisible_character(value) {
+        return Err(fault(
+            field,
+            "INVALID_CHARACTER",
+            format!(
+                "{field} contains the invisible character U+{:04X} at character {position}; remove it",
+                u32::from(c)
+            ),
+        ));
+    }
     if value.chars().any(char::is_control) {
         return Err(fault(
             field,
@@ -84,6 +94,25 @@ pub fn text(field: &'static str, value: &str, max_chars: usize) -> Result<String
         ));
     }
     Ok(value.to_owned())
+}
+
+/// Characters that change how text is shown without being seen: the
+/// bidirectional overrides and isolates (a name shown reversed, `U+202E`) and
+/// the zero-width ones (two names that look alike but differ).
+const INVISIBLE: &[std::ops::RangeInclusive<char>] = &[
+    '\u{200B}'..='\u{200F}',
+    '\u{202A}'..='\u{202E}',
+    '\u{2060}'..='\u{2060}',
+    '\u{2066}'..='\u{2069}',
+    '\u{FEFF}'..='\u{FEFF}',
+];
+
+/// The first invisible character of `text` and its position (1-based, in characters).
+pub fn invisible_character(text: &str) -> Option<(usize, char)> {
+    text.chars()
+        .enumerate()
+        .find(|(_, c)| INVISIBLE.iter().any(|r| r.contains(c)))
+        .map(|(i, c)| (i + 1, c))
 }
 
 pub fn optional_text(
@@ -222,5 +251,35 @@ impl Collector {
 
     pub fn into_problems(self) -> Vec<RowProblem> {
         self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bidirectional_and_zero_width_characters_are_refused_with_their_code_and_place() {
+        for (name, code, position) in [
+            ("张三\u{202E}", "U+202E", 3),
+            ("\u{200B}李四", "U+200B", 1),
+            ("王\u{2066}五", "U+2066", 2),
+            ("赵\u{FEFF}六", "U+FEFF", 2),
+            ("孙\u{2060}七", "U+2060", 2),
+        ] {
+            let e = text("name", name, 50).unwrap_err();
+            assert_eq!(e.code, "INVALID_CHARACTER");
+            assert!(e.reason.contains(code), "{}", e.reason);
+            assert!(
+                e.reason.contains(&format!("at character {position}")),
+                "{}",
+                e.reason
+            );
+        }
+        assert_eq!(text("name", " 张三 ", 50).unwrap(), "张三");
+        assert_eq!(
+            text("name", "Zhang San-Feng", 50).unwrap(),
+            "Zhang San-Feng"
+        );
     }
 }

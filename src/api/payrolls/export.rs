@@ -3,7 +3,7 @@
 use rust_decimal::Decimal;
 
 use crate::api::error::ApiError;
-use crate::api::spreadsheet::Cell;
+use crate::api::spreadsheet::{neutralise_formula, Cell};
 use crate::payroll::views::*;
 
 /// The export's columns: Chinese and English, as a reviewer's spreadsheet shows them.
@@ -80,7 +80,7 @@ pub(crate) fn csv_export(view: &PeriodView) -> Result<Vec<u8>, ApiError> {
             let cells: Vec<String> = row
                 .into_iter()
                 .map(|c| match c {
-                    Cell::Text(s) => s,
+                    Cell::Text(s) => neutralise_formula(&s).into_owned(),
                     Cell::Money(d) | Cell::Number(d) => d.to_string(),
                     Cell::Empty => String::new(),
                 })
