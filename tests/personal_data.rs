@@ -112,6 +112,7 @@ where
         Reply {
             status,
             content_type,
+            retry_after: None,
             body,
         }
     }
