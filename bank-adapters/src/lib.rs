@@ -4,4 +4,5 @@ pub mod error;
 pub mod iso20022;
 pub mod model;
 pub mod payment_read;
+pub mod transport;
 pub mod xml;
