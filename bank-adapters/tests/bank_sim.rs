@@ -333,3 +333,33 @@ fn an_unreadable_file_is_kept_and_books_nothing() {
     assert_eq!(ledger.refused.len(), 1);
     assert!(ledger.bookings.is_empty());
 }
+
+#[test]
+fn a_file_executed_before_a_crash_is_recognised_not_booked_again() {
+    let s = setup();
+    send(&s.client, "WB-MSG-0005");
+    s.sim.round(now()).unwrap();
+    collect(&s.client);
+    // The state a crash leaves after the ledger is saved and the answer is
+    // out, but before the file left the inbox: unconfirmed, still there.
+    let bank = s.dir.path().join("bank");
+    let path = bank.join("ledger.json");
+    let mut ledger: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    ledger["executed"]["WB-MSG-0005"]["confirmed"] = false.into();
+    std::fs::write(&path, serde_json::to_vec(&ledger).unwrap()).unwrap();
+    std::fs::rename(
+        bank.join("to-bank/processed/WB-MSG-0005.xml"),
+        bank.join("to-bank/WB-MSG-0005.xml"),
+    )
+    .unwrap();
+    let before = s.sim.ledger().unwrap();
+
+    let summary = s.sim.round(now()).unwrap();
+    assert_eq!((summary.duplicates, summary.executed_messages), (0, 0));
+    assert!(collect(&s.client).is_empty(), "no second answer");
+    let after = s.sim.ledger().unwrap();
+    assert_eq!(after.bookings, before.bookings);
+    assert!(after.executed["WB-MSG-0005"].confirmed);
+    assert!(!bank.join("to-bank/WB-MSG-0005.xml").exists());
+}
