@@ -4,4 +4,6 @@ pub mod error;
 pub mod iso20022;
 pub mod model;
 pub mod payment_read;
+pub mod sim;
+pub mod transport;
 pub mod xml;
