@@ -19,6 +19,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod notify;
 pub mod payroll;
 pub mod server;
 pub mod tabular;

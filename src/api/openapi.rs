@@ -47,6 +47,7 @@ use super::{
         payrolls::put_settings,
         confirmations::confirm,
         confirmations::payslip,
+        confirmations::worker_link,
         whoami::whoami,
         clock::get_clock,
         clock::put_clock,

@@ -19,7 +19,7 @@ use crate::domain::payroll::{
     self as rules, Context, ItemKind, LineMatch, PayItem, Thresholds, Totals, UnpaidWorker,
 };
 use crate::domain::{mask, Money, Period};
-use crate::payroll::{tokens::*, views::*};
+use crate::payroll::views::*;
 
 use crate::error::{AppError, ErrorCode};
 
@@ -513,7 +513,6 @@ pub(crate) fn store_submission(
             .collect();
 
         // Lines to store and to answer, in submission order.
-        let mut rng = rand::thread_rng();
         let mut totals = Totals {
             attended_but_unpaid: unpaid.len(),
             ..Totals::default()
@@ -529,7 +528,6 @@ pub(crate) fn store_submission(
                     };
                     let accepted = m.accepted();
                     let reasons = finding_views(&m);
-                    let token = accepted.then(|| new_token(&mut rng));
                     totals = match totals.add(accepted, Some(line.net), m.warnings()) {
                         Some(t) => t,
                         None => return Err(amounts_out_of_range()),
@@ -552,7 +550,6 @@ pub(crate) fn store_submission(
                             deduction_items: items_json(&line.deduction_items),
                             status,
                             reasons: serde_json::to_value(&reasons).unwrap_or_default(),
-                            confirmation_token_hash: token.as_ref().map(|(_, h)| h.clone()),
                         },
                         SubmittedLineView {
                             line: line.line_no,
@@ -561,7 +558,6 @@ pub(crate) fn store_submission(
                             name: line.name.clone(),
                             net: Some(line.net.as_decimal()),
                             reasons,
-                            confirmation_token: token.map(|(t, _)| t),
                         },
                     )
                 }
@@ -588,7 +584,6 @@ pub(crate) fn store_submission(
                             deduction_items: serde_json::Value::Array(Vec::new()),
                             status: "rejected",
                             reasons: serde_json::to_value(&reasons).unwrap_or_default(),
-                            confirmation_token_hash: None,
                         },
                         SubmittedLineView {
                             line: u.line_no,
@@ -597,7 +592,6 @@ pub(crate) fn store_submission(
                             name: u.name.clone(),
                             net: u.net.map(Money::as_decimal),
                             reasons,
-                            confirmation_token: None,
                         },
                     )
                 }
@@ -629,6 +623,8 @@ pub(crate) fn store_submission(
             line.payroll_id = payroll.id;
         }
         db::payrolls::insert_lines(conn, &new_lines)?;
+        // Tokens go to the workers' phones through the outbox, never into this answer.
+        crate::notify::outbox::enqueue_accepted(conn, payroll.id, s.now)?;
         audit::record(
             conn,
             s.now,
