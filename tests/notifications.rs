@@ -203,3 +203,252 @@ async fn the_sms_gateway_gets_a_json_post_and_a_refusal_is_retried_with_a_new_to
     let r = confirm(&app, &token, &json!({ "channel": "sms" })).await;
     assert_eq!(r.status, 200, "{}", r.text());
 }
+
+fn line_path(w: &common::fixtures::World, line: i64, action: &str) -> String {
+    project_path(w, &format!("/payrolls/{PERIOD}/lines/{line}/{action}"))
+}
+
+#[actix_web::test]
+async fn the_general_contractor_has_a_link_reissued_and_the_old_one_stops_working() {
+    let app = TestApp::new().await;
+    let w = payroll_world(&app).await;
+    let answer = submitted(
+        &app,
+        &w.sub.key,
+        &w,
+        &payroll(vec![line(GOOD), line(STRANGER)]),
+    )
+    .await;
+    let old = token(&app, &answer, 0).await;
+    let path = line_path(&w, 1, "token");
+
+    // Only the general contractor: not the employer who submitted, not the owner.
+    for key in [&w.sub.key, &w.owner.key] {
+        app.send("POST", key, &path, "application/json", Vec::new())
+            .await
+            .problem(403, "FORBIDDEN");
+    }
+    app.send(
+        "POST",
+        &w.other_contractor.key,
+        &path,
+        "application/json",
+        Vec::new(),
+    )
+    .await
+    .problem(404, "NOT_FOUND");
+    app.send(
+        "POST",
+        &w.contractor.key,
+        &line_path(&w, 2, "token"),
+        "application/json",
+        Vec::new(),
+    )
+    .await
+    .problem(409, "LINE_NOT_ACCEPTED");
+    app.send(
+        "POST",
+        &w.contractor.key,
+        &line_path(&w, 7, "token"),
+        "application/json",
+        Vec::new(),
+    )
+    .await
+    .problem(404, "NOT_FOUND");
+
+    let r = app
+        .send(
+            "POST",
+            &w.contractor.key,
+            &path,
+            "application/json",
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    assert_eq!(r.json()["notification_status"], "pending");
+    // At once, before the new link has gone out.
+    confirm(&app, &old, &json!({ "channel": "sms" }))
+        .await
+        .problem(404, "NOT_FOUND");
+    let new = token(&app, &answer, 0).await;
+    assert_ne!(new, old);
+    assert_eq!(
+        sent_messages(&app).len(),
+        2,
+        "the first link and the new one"
+    );
+    let r = confirm(&app, &new, &json!({ "channel": "sms" })).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let mut conn = app.db.conn();
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::Int8)]
+        n: i64,
+    }
+    let audited: N = diesel::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "SELECT count(*) AS n FROM audit_events
+              WHERE action IN ('token_reissue_requested', 'token_issued') AND entity_id = $1",
+        )
+        .bind::<diesel::sql_types::Int8, _>(line_id(&app, &answer, 0)),
+        &mut conn,
+    )
+    .unwrap();
+    assert_eq!(audited.n, 3, "issued, re-issue asked, issued again");
+}
+
+#[actix_web::test]
+async fn the_labour_officer_records_a_signed_paper_sheet_marked_as_such() {
+    let app = TestApp::new().await;
+    let w = payroll_world(&app).await;
+    let answer = submitted(
+        &app,
+        &w.sub.key,
+        &w,
+        &payroll(vec![line(GOOD), line(GOOD_2)]),
+    )
+    .await;
+    let path = line_path(&w, 1, "paper-confirmation");
+    let sheet = json!({ "sheet_reference": "2026-10 工资表 第3页" });
+
+    app.send_json("POST", &w.sub.key, &path, &sheet)
+        .await
+        .problem(403, "FORBIDDEN");
+    let r = app
+        .send_json(
+            "POST",
+            &w.contractor.key,
+            &path,
+            &json!({ "sheet_reference": " " }),
+        )
+        .await;
+    assert_eq!(r.problem(422, "MISSING_FIELD")["field"], "sheet_reference");
+
+    let r = app
+        .send_json("POST", &w.contractor.key, &path, &sheet)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let c = r.json();
+    assert_eq!(
+        (c["channel"].clone(), c["state"].clone()),
+        (json!("paper"), json!("confirmed"))
+    );
+    assert_eq!(c["recorded_by"], w.contractor.uscc);
+    assert_eq!(c["sheet_reference"], "2026-10 工资表 第3页");
+    app.send_json("POST", &w.contractor.key, &path, &sheet)
+        .await
+        .problem(409, "ALREADY_ANSWERED");
+    // The worker's own link now finds the line answered.
+    confirm(
+        &app,
+        &token(&app, &answer, 0).await,
+        &json!({ "channel": "sms" }),
+    )
+    .await
+    .problem(409, "ALREADY_ANSWERED");
+    // The worker cannot claim the paper channel with his token.
+    let r = confirm(
+        &app,
+        &token(&app, &answer, 1).await,
+        &json!({ "channel": "paper" }),
+    )
+    .await;
+    assert_eq!(r.problem(422, "INVALID_FIELD")["field"], "channel");
+
+    let view = read(&app, &w.contractor.key, &w, "").await.json();
+    assert_eq!(
+        view["payrolls"][0]["lines"][0]["confirmation"]["channel"],
+        "paper"
+    );
+    let mut conn = app.db.conn();
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        sheet_reference: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Int8>)]
+        recorded_by: Option<i64>,
+    }
+    let row: Row = diesel::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "SELECT sheet_reference, recorded_by FROM line_confirmations WHERE line_id = $1",
+        )
+        .bind::<diesel::sql_types::Int8, _>(line_id(&app, &answer, 0)),
+        &mut conn,
+    )
+    .unwrap();
+    assert_eq!(row.sheet_reference.as_deref(), Some("2026-10 工资表 第3页"));
+    assert!(row.recorded_by.is_some());
+}
+
+#[actix_web::test]
+async fn a_link_expires_after_the_configured_days_of_the_business_clock() {
+    let app = TestApp::new().await;
+    let w = payroll_world(&app).await;
+    let answer = submitted(
+        &app,
+        &w.sub.key,
+        &w,
+        &payroll(vec![line(GOOD), line(GOOD_2)]),
+    )
+    .await;
+    let t1 = token(&app, &answer, 0).await;
+    let t2 = token(&app, &answer, 1).await;
+
+    app.clock
+        .set(app.clock.now() + chrono::Duration::days(59))
+        .unwrap();
+    let r = confirm(&app, &t1, &json!({ "channel": "sms" })).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    app.clock
+        .set(app.clock.now() + chrono::Duration::days(2))
+        .unwrap();
+    confirm(&app, &t2, &json!({ "channel": "sms" }))
+        .await
+        .problem(410, "TOKEN_EXPIRED");
+    app.request(actix_web::test::TestRequest::get().uri(&format!("/v1/payslips/{t2}")))
+        .await
+        .problem(410, "TOKEN_EXPIRED");
+
+    // A re-issued link works for another 60 days from now.
+    let r = app
+        .send(
+            "POST",
+            &w.contractor.key,
+            &line_path(&w, 2, "token"),
+            "application/json",
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let t2 = token(&app, &answer, 1).await;
+    let r = confirm(&app, &t2, &json!({ "channel": "sms" })).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[actix_web::test]
+async fn a_burst_of_guesses_from_one_address_gets_429() {
+    let app = TestApp::new().await;
+    let guess = |i: u32| {
+        actix_web::test::TestRequest::post()
+            .uri(&format!("/v1/confirmations/{i:043}"))
+            .peer_addr("203.0.113.7:40000".parse().unwrap())
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload(r#"{"channel":"sms"}"#)
+    };
+    let mut statuses = Vec::new();
+    for i in 0..40 {
+        statuses.push(app.request(guess(i)).await.status);
+    }
+    assert!(statuses[..20].iter().all(|s| *s == 404), "{statuses:?}");
+    assert!(statuses[20..].iter().all(|s| *s == 429), "{statuses:?}");
+    app.request(guess(99)).await.problem(429, "RATE_LIMITED");
+
+    // Another address is not held up.
+    let other = actix_web::test::TestRequest::get()
+        .uri(&format!("/w/{}", "A".repeat(43)))
+        .peer_addr("198.51.100.9:40000".parse().unwrap());
+    app.request(other).await.problem(404, "NOT_FOUND");
+}

@@ -48,6 +48,8 @@ use super::{
         confirmations::confirm,
         confirmations::payslip,
         confirmations::worker_link,
+        payrolls::lines::reissue_token,
+        payrolls::lines::paper_confirmation,
         whoami::whoami,
         clock::get_clock,
         clock::put_clock,

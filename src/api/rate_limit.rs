@@ -115,4 +115,20 @@ mod tests {
         assert!(limiter.take(a, t0 + Duration::from_secs(1)).is_ok());
         assert!(limiter.take(a, t0 + Duration::from_secs(1)).is_err());
     }
+
+    #[test]
+    fn over_the_limit_is_a_429_problem_with_retry_after() {
+        let limiter = RateLimiter::new(1, 6);
+        let req = actix_web::test::TestRequest::default()
+            .peer_addr("192.0.2.1:1234".parse().unwrap())
+            .to_http_request();
+        assert!(limiter.check(&req).is_none());
+        let answer = limiter.check(&req).expect("limited");
+        assert_eq!(answer.status().as_u16(), 429);
+        assert_eq!(answer.headers().get("retry-after").unwrap(), "10");
+        assert_eq!(
+            answer.headers().get("content-type").unwrap(),
+            "application/problem+json"
+        );
+    }
 }

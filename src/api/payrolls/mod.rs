@@ -16,6 +16,7 @@
 
 pub mod approve;
 pub mod export;
+pub mod lines;
 pub mod payslip;
 pub mod read;
 pub mod settings;
