@@ -227,6 +227,7 @@ fn main() {
         let state = web::Data::new(AppState {
             pool,
             clock: clock(),
+            token_limiter: Default::default(),
         });
         let app = test::init_service(
             App::new()

@@ -85,6 +85,8 @@ error_codes! {
     ClockNotSimulated = "CLOCK_NOT_SIMULATED", 403, "the business clock is real; start with --simulated-clock to set it";
     NotFound = "NOT_FOUND", 404, "the thing does not exist, or the caller may not learn that it does";
     NoSuchRoute = "NO_SUCH_ROUTE", 404, "no such method and path";
+    TokenExpired = "TOKEN_EXPIRED", 410, "the confirmation link has expired; the general contractor can have a new one sent";
+    RateLimited = "RATE_LIMITED", 429, "too many requests from this address; try again after Retry-After seconds";
     // Fields that cannot be accepted (`field` names them).
     InvalidField = "INVALID_FIELD", 422, "a field holds a value of the wrong type";
     MissingField = "MISSING_FIELD", 422, "a required field is missing or empty";
@@ -125,6 +127,7 @@ error_codes! {
     LineSuperseded = "LINE_SUPERSEDED", 409, "a later revision replaced this line";
     IdempotencyKeyInUse = "IDEMPOTENCY_KEY_IN_USE", 409, "the first request with this key is still running";
     ClockBackwards = "CLOCK_BACKWARDS", 409, "the business clock never moves backwards";
+    LineNotAccepted = "LINE_NOT_ACCEPTED", 409, "the payroll line was rejected: it has no link to send and nothing to confirm";
     // Too much at once.
     TooManyUploads = "TOO_MANY_UPLOADS", 429, "too many uploads of this organisation (or in all) run at once; retry after Retry-After";
     // Our side.

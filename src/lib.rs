@@ -20,6 +20,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod notify;
 pub mod payroll;
 pub mod registry;
 pub mod server;

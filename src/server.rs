@@ -1,6 +1,8 @@
 //! Assembling the service: the database (given, or a private local cluster),
 //! migrations, and the HTTP(S) server.
 
+use std::time::Duration;
+
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use diesel::{Connection, PgConnection, RunQueryDsl};
@@ -10,6 +12,7 @@ use crate::api::{self, AppState};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, local_cluster::LocalCluster, PgPool};
+use crate::notify::{Dispatcher, NotifySettings, Transport};
 use crate::telemetry::RequestSpan;
 
 /// The database the process uses, and the local cluster behind it when there is one.
@@ -82,7 +85,12 @@ fn ensure_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
 
 /// Runs the HTTP(S) server until SIGINT/SIGTERM, with `clock` as the business clock.
 pub async fn serve(settings: &Settings, pool: PgPool, clock: Clock) -> anyhow::Result<()> {
-    let state = web::Data::new(AppState { pool, clock });
+    start_notifier(settings, &pool, &clock)?;
+    let state = web::Data::new(AppState {
+        pool: pool.clone(),
+        clock: clock.clone(),
+        token_limiter: Default::default(),
+    });
     let max_body = settings.max_body_bytes;
     let admission = web::Data::new(api::admission::Admission::new(Default::default()));
     let server = HttpServer::new(move || {
@@ -107,6 +115,26 @@ pub async fn serve(settings: &Settings, pool: PgPool, clock: Clock) -> anyhow::R
     }
     .with_context(|| format!("binding {}", settings.bind))?;
     server.run().await.context("running the HTTP server")
+}
+
+/// Starts the loop that sends workers their confirmation links (see [`crate::notify`]).
+fn start_notifier(settings: &Settings, pool: &PgPool, clock: &Clock) -> anyhow::Result<()> {
+    let notify = NotifySettings::from_env(&settings.data_dir)?;
+    match &notify.transport {
+        Transport::File(path) => tracing::info!(
+            file = %path.display(),
+            "workers' confirmation links are written to a file (development sink)"
+        ),
+        Transport::Log => {
+            tracing::info!("workers' confirmation links are logged (development sink)")
+        }
+        Transport::Http { .. } => {
+            tracing::info!("workers' confirmation links go to the SMS gateway")
+        }
+    }
+    let sink = notify.sink();
+    Dispatcher::new(pool.clone(), clock.clone(), notify, sink).spawn(Duration::from_secs(2));
+    Ok(())
 }
 
 /// The rustls server config when HTTPS is configured (see [`crate::tls`]).

@@ -25,12 +25,21 @@ async fn a_worker_confirms_once_with_his_token_and_needs_no_key() {
         &payroll(vec![line(GOOD), line(GOOD_2), line(STRANGER)]),
     )
     .await;
+    let id_rejected = line_id(&app, &answer, 2);
     assert!(
-        answer["lines"][2]["confirmation_token"].is_null(),
+        deliver(&app)
+            .await
+            .iter()
+            .all(|m| m["line_id"] != id_rejected),
         "a rejected line gets no token"
     );
 
-    let r = confirm(&app, &token(&answer, 0), &json!({ "channel": "wechat" })).await;
+    let r = confirm(
+        &app,
+        &token(&app, &answer, 0).await,
+        &json!({ "channel": "wechat" }),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let c = r.json();
     assert_eq!(c["confirmation"]["state"], "confirmed");
@@ -42,12 +51,16 @@ async fn a_worker_confirms_once_with_his_token_and_needs_no_key() {
     );
 
     // Once only, whatever the second answer says.
-    confirm(&app, &token(&answer, 0), &json!({ "channel": "sms" }))
-        .await
-        .problem(409, "ALREADY_ANSWERED");
     confirm(
         &app,
-        &token(&answer, 0),
+        &token(&app, &answer, 0).await,
+        &json!({ "channel": "sms" }),
+    )
+    .await
+    .problem(409, "ALREADY_ANSWERED");
+    confirm(
+        &app,
+        &token(&app, &answer, 0).await,
         &json!({ "action": "dispute", "channel": "sms", "reason": "x" }),
     )
     .await
@@ -66,7 +79,7 @@ async fn a_worker_confirms_once_with_his_token_and_needs_no_key() {
         .problem(404, "NOT_FOUND");
 
     // A dispute needs a reason; the channel must be one we know.
-    let t2 = token(&answer, 1);
+    let t2 = token(&app, &answer, 1).await;
     let r = confirm(&app, &t2, &json!({ "action": "dispute", "channel": "sms" })).await;
     assert_eq!(r.problem(422, "MISSING_FIELD")["field"], "reason");
     let r = confirm(&app, &t2, &json!({ "channel": "pigeon" })).await;
@@ -119,14 +132,24 @@ async fn approval_freezes_confirmed_lines_only_unless_the_project_allows_unconfi
         .await
         .problem(409, "NOTHING_TO_APPROVE");
 
-    confirm(&app, &token(&answer, 0), &json!({ "channel": "sms" })).await;
     confirm(
         &app,
-        &token(&answer, 1),
+        &token(&app, &answer, 0).await,
+        &json!({ "channel": "sms" }),
+    )
+    .await;
+    confirm(
+        &app,
+        &token(&app, &answer, 1).await,
         &json!({ "action": "dispute", "channel": "app", "reason": "wrong days" }),
     )
     .await;
-    confirm(&app, &token(&own, 0), &json!({ "channel": "kiosk" })).await;
+    confirm(
+        &app,
+        &token(&app, &own, 0).await,
+        &json!({ "channel": "kiosk" }),
+    )
+    .await;
 
     // Only the general contractor approves.
     approve(&app, &w.sub.key, &w)
@@ -274,8 +297,18 @@ async fn approval_can_be_limited_to_one_employer() {
         &payroll(vec![line(CONTRACTORS_OWN)]),
     )
     .await;
-    confirm(&app, &token(&sub, 0), &json!({ "channel": "sms" })).await;
-    confirm(&app, &token(&own, 0), &json!({ "channel": "sms" })).await;
+    confirm(
+        &app,
+        &token(&app, &sub, 0).await,
+        &json!({ "channel": "sms" }),
+    )
+    .await;
+    confirm(
+        &app,
+        &token(&app, &own, 0).await,
+        &json!({ "channel": "sms" }),
+    )
+    .await;
     let path = project_path(&w, &format!("/payrolls/{PERIOD}/approve"));
     let r = app
         .send_json(
@@ -322,7 +355,12 @@ async fn exports_open_as_spreadsheets_with_the_right_columns_and_masked_numbers(
         &payroll(vec![line(GOOD), line(STRANGER)]),
     )
     .await;
-    confirm(&app, &token(&answer, 0), &json!({ "channel": "sms" })).await;
+    confirm(
+        &app,
+        &token(&app, &answer, 0).await,
+        &json!({ "channel": "sms" }),
+    )
+    .await;
 
     let r = read(&app, &w.contractor.key, &w, "?format=xlsx").await;
     assert_eq!(r.status, 200, "{}", r.text());
@@ -405,7 +443,7 @@ async fn pay_slips_show_the_article_15_fields_to_the_worker_and_his_employer() {
     l["deductions"] = json!(null);
     l["social_insurance"] = json!("500");
     let answer = submitted(&app, &w.sub.key, &w, &payroll(vec![l])).await;
-    let t = token(&answer, 0);
+    let t = token(&app, &answer, 0).await;
 
     // The worker, with his token only.
     let r = app

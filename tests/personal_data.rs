@@ -131,6 +131,7 @@ async fn misplaced_ids_and_cards_are_never_echoed_in_answers_or_logs() {
     let state = web::Data::new(AppState {
         pool: app.pool.clone(),
         clock: app.clock.clone(),
+        token_limiter: Default::default(),
     });
     let service = test::init_service(
         App::new()

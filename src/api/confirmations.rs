@@ -1,7 +1,9 @@
 //! 本人签字确认: the worker confirms or disputes his payroll line with the
-//! token he was sent (in real life as an SMS or WeChat link), and reads his
+//! token he was sent by SMS (the link `{public_url}/w/{token}`), and reads his
 //! pay slip with it. No API key: the token is the credential. It is 256
-//! random bits, stored only as a SHA-256 hash, and works once.
+//! random bits, stored only as a SHA-256 hash, answers a line once, expires,
+//! and stops working when the general contractor has a new one sent. Every
+//! token endpoint is rate-limited per client address.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use diesel::Connection;
@@ -15,6 +17,7 @@ use super::payrolls::{self, ConfirmationView, PaySlip, CHANNELS};
 use super::AppState;
 use crate::db::{self, audit};
 use crate::error::{AppError, ErrorCode};
+use crate::payroll::tokens::{self, TokenLine};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -22,7 +25,8 @@ pub struct ConfirmLine {
     /// `confirm` (the default) or `dispute`.
     #[schema(example = "confirm")]
     pub action: Option<String>,
-    /// How the worker answered: `sms`, `wechat`, `app`, `web`, `kiosk` or `paper`.
+    /// How the worker answered: `sms`, `wechat`, `app`, `web` or `kiosk`
+    /// (`paper` is recorded by the labour officer, not with the token).
     #[schema(example = "wechat")]
     pub channel: String,
     /// Required to dispute: what is wrong with the line.
@@ -63,7 +67,9 @@ fn token_from_path(token: &str) -> Result<&str, ApiError> {
         (status = 200, body = ConfirmationResponse),
         (status = 404, description = "no such token", body = Problem),
         (status = 409, description = "ALREADY_ANSWERED or LINE_SUPERSEDED", body = Problem),
+        (status = 410, description = "TOKEN_EXPIRED", body = Problem),
         (status = 422, body = Problem),
+        (status = 429, description = "RATE_LIMITED, with Retry-After", body = Problem),
     )
 )]
 #[post("/v1/confirmations/{token}")]
@@ -73,6 +79,9 @@ pub async fn confirm(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    if let Some(limited) = state.token_limiter.check(&req) {
+        return Ok(limited);
+    }
     let hash = payrolls::token_hash(token_from_path(&path)?);
     let input: ConfirmLine = body::json(&req, &bytes)?;
     let action = match input.action.as_deref().map(str::trim) {
@@ -87,11 +96,15 @@ pub async fn confirm(
         }
     };
     let channel = input.channel.trim().to_ascii_lowercase();
-    if !CHANNELS.contains(&channel.as_str()) {
+    let worker_channels: Vec<&str> = CHANNELS.iter().copied().filter(|c| *c != "paper").collect();
+    if !worker_channels.contains(&channel.as_str()) {
         return Err(ApiError::invalid_field(
             "channel",
             "INVALID_FIELD",
-            format!("channel must be one of {}", CHANNELS.join(", ")),
+            format!(
+                "channel must be one of {} (a signed paper sheet is recorded by the labour officer)",
+                worker_channels.join(", ")
+            ),
         ));
     }
     let reason = fields::optional_text("reason", input.reason.as_deref(), 500)?;
@@ -106,9 +119,7 @@ pub async fn confirm(
     let now = state.clock.now();
     let answer = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let Some((line, payroll)) = db::payrolls::by_token_hash(conn, &hash)? else {
-                return Err(AppError::not_found("the confirmation link"));
-            };
+            let TokenLine { line, payroll, .. } = valid_token(conn, &hash, now, "the confirmation link")?;
             if let Some(existing) = &line.confirmation {
                 return Err(already_answered(existing));
             }
@@ -183,22 +194,76 @@ fn already_answered(existing: &db::payrolls::Confirmation) -> AppError {
     )
 }
 
+/// The line whose current token this is, unless it has expired.
+fn valid_token(
+    conn: &mut diesel::PgConnection,
+    hash: &[u8],
+    now: chrono::DateTime<chrono::Utc>,
+    what: &str,
+) -> Result<TokenLine, AppError> {
+    let Some(found) = tokens::find_by_hash(conn, hash)? else {
+        return Err(AppError::not_found(what));
+    };
+    match found.expires_at {
+        Some(expires) if expires > now => Ok(found),
+        _ => Err(AppError::new(
+            ErrorCode::TokenExpired,
+            "此链接已过期；请联系总包单位劳资专管员重新发送。this link has expired; the general contractor can have a new one sent",
+        )),
+    }
+}
+
 /// The worker's pay slip (工资清单), read with his confirmation token.
 #[utoipa::path(
     tag = "confirmations",
     params(("token" = String, Path)),
-    responses((status = 200, body = PaySlip), (status = 404, body = Problem))
+    responses(
+        (status = 200, body = PaySlip), (status = 404, body = Problem),
+        (status = 410, description = "TOKEN_EXPIRED", body = Problem),
+        (status = 429, description = "RATE_LIMITED, with Retry-After", body = Problem),
+    )
 )]
 #[get("/v1/payslips/{token}")]
 pub async fn payslip(
+    req: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let hash = payrolls::token_hash(token_from_path(&path)?);
+    slip_answer(&req, &path, &state).await
+}
+
+/// The link the worker is sent: his pay slip, as at `/v1/payslips/{token}`;
+/// he answers it with `POST /v1/confirmations/{token}`.
+#[utoipa::path(
+    tag = "confirmations",
+    params(("token" = String, Path, description = "the token of the link sent to the worker")),
+    responses(
+        (status = 200, body = PaySlip), (status = 404, body = Problem),
+        (status = 410, description = "TOKEN_EXPIRED", body = Problem),
+        (status = 429, description = "RATE_LIMITED, with Retry-After", body = Problem),
+    )
+)]
+#[get("/w/{token}")]
+pub async fn worker_link(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    slip_answer(&req, &path, &state).await
+}
+
+async fn slip_answer(
+    req: &HttpRequest,
+    token: &str,
+    state: &AppState,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(limited) = state.token_limiter.check(req) {
+        return Ok(limited);
+    }
+    let hash = payrolls::token_hash(token_from_path(token)?);
+    let now = state.clock.now();
     let slip = db::run(&state.pool, move |conn| {
-        let Some((line, payroll)) = db::payrolls::by_token_hash(conn, &hash)? else {
-            return Err(AppError::not_found("the pay slip"));
-        };
+        let TokenLine { line, payroll, .. } = valid_token(conn, &hash, now, "the pay slip")?;
         let Some(project) = db::payrolls::project(conn, payroll.project_id)? else {
             return Err(AppError::not_found("the pay slip"));
         };

@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod organizations;
 pub mod payrolls;
 pub mod projects;
+pub mod rate_limit;
 pub mod spreadsheet;
 pub mod tabular;
 pub mod whoami;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub pool: PgPool,
     /// Where every business time and "today" comes from.
     pub clock: Clock,
+    /// Per-address limit on the token endpoints (`/v1/confirmations`, `/v1/payslips`, `/w`).
+    pub token_limiter: rate_limit::RateLimiter,
 }
 
 /// Registers every route, body limits and error handlers on an actix app.
@@ -62,8 +65,11 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
             .service(payrolls::payslip::payslip)
             .service(payrolls::settings::get_settings)
             .service(payrolls::settings::put_settings)
+            .service(payrolls::lines::reissue_token)
+            .service(payrolls::lines::paper_confirmation)
             .service(confirmations::confirm)
             .service(confirmations::payslip)
+            .service(confirmations::worker_link)
             .service(whoami::whoami)
             .service(clock::get_clock)
             .service(clock::put_clock)

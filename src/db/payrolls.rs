@@ -100,7 +100,6 @@ pub struct NewLine {
     pub deduction_items: serde_json::Value,
     pub status: &'static str,
     pub reasons: serde_json::Value,
-    pub confirmation_token_hash: Option<Vec<u8>>,
 }
 
 /// 本人签字确认: the worker's answer to his line.
@@ -155,12 +154,6 @@ type RosterRow = (
     Option<NaiveDate>,
 );
 type LineRow = (PayrollLine, Option<Confirmation>, Option<ApprovedLine>);
-type TokenRow = (
-    PayrollLine,
-    Payroll,
-    Option<Confirmation>,
-    Option<ApprovedLine>,
-);
 /// An accepted line as approval sees it: id, net, confirmation action, already approved.
 type ApprovableRow = (i64, Option<Decimal>, Option<String>, Option<i64>);
 
@@ -377,36 +370,6 @@ pub fn line_state_of_worker(
         line,
         confirmation,
         approved,
-    }))
-}
-
-/// The line a confirmation token belongs to, with its payroll and state.
-pub fn by_token_hash(
-    conn: &mut PgConnection,
-    hash: &[u8],
-) -> Result<Option<(LineState, Payroll)>, DbError> {
-    let row: Option<TokenRow> = payroll_lines::table
-        .inner_join(payrolls::table)
-        .left_join(line_confirmations::table)
-        .left_join(approved_lines::table)
-        .filter(payroll_lines::confirmation_token_hash.eq(hash))
-        .select((
-            PayrollLine::as_select(),
-            Payroll::as_select(),
-            Option::<Confirmation>::as_select(),
-            Option::<ApprovedLine>::as_select(),
-        ))
-        .first(conn)
-        .optional()?;
-    Ok(row.map(|(line, payroll, confirmation, approved)| {
-        (
-            LineState {
-                line,
-                confirmation,
-                approved,
-            },
-            payroll,
-        )
     }))
 }
 

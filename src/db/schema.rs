@@ -166,7 +166,6 @@ diesel::table! {
         deduction_items -> Jsonb,
         status -> Text,
         reasons -> Jsonb,
-        confirmation_token_hash -> Nullable<Bytea>,
     }
 }
 
@@ -178,6 +177,8 @@ diesel::table! {
         channel -> Text,
         reason -> Nullable<Text>,
         at -> Timestamptz,
+        sheet_reference -> Nullable<Text>,
+        recorded_by -> Nullable<Int8>,
     }
 }
 
@@ -226,6 +227,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    line_tokens (line_id) {
+        line_id -> Int8,
+        token_hash -> Nullable<Bytea>,
+        issued_at -> Nullable<Timestamptz>,
+        expires_at -> Nullable<Timestamptz>,
+        issues -> Int4,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Int8,
+        line_id -> Int8,
+        channel -> Text,
+        reason -> Text,
+        status -> Text,
+        phone_masked -> Nullable<Text>,
+        attempts -> Int4,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        next_attempt_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(api_keys -> organizations (organization_id));
 diesel::joinable!(project_subcontractors -> projects (project_id));
 diesel::joinable!(project_subcontractors -> organizations (organization_id));
@@ -242,6 +269,8 @@ diesel::joinable!(approved_lines -> payroll_lines (line_id));
 diesel::joinable!(approved_lines -> payroll_approvals (approval_id));
 diesel::joinable!(payroll_approvals -> payrolls (payroll_id));
 diesel::joinable!(client_certificates -> organizations (organization_id));
+diesel::joinable!(line_tokens -> payroll_lines (line_id));
+diesel::joinable!(notifications -> payroll_lines (line_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -261,4 +290,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     approved_lines,
     idempotency_keys,
     client_certificates,
+    line_tokens,
+    notifications,
 );

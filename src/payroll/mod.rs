@@ -4,6 +4,7 @@
 //! (工资清单). Each use case owns its transaction; views are what it answers.
 
 pub mod approve;
+pub mod lines;
 pub mod payslip;
 pub mod read;
 pub mod settings;

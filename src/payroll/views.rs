@@ -89,11 +89,6 @@ pub struct SubmittedLineView {
     #[schema(value_type = Option<String>)]
     pub net: Option<Decimal>,
     pub reasons: Vec<ReasonView>,
-    /// For accepted lines: the worker's confirmation token, shown only here and
-    /// only once (only its hash is stored). In a real deployment it goes to the
-    /// worker by SMS or WeChat as a link; he confirms with `POST /v1/confirmations/{token}`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub confirmation_token: Option<String>,
 }
 
 /// The answer to a submission.

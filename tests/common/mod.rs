@@ -319,6 +319,7 @@ impl TestApp {
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             clock: clock.clone(),
+            token_limiter: Default::default(),
         });
         let service = std::rc::Rc::new(
             test::init_service(

@@ -8,6 +8,9 @@ use actix_web::test::TestRequest;
 use serde_json::{json, Value};
 
 use crate::common::fixtures::{card, resident_id, worker_row, world, World};
+use diesel::RunQueryDsl;
+use wagebridge::notify::{Dispatcher, NotifySettings, Transport};
+
 use crate::common::{Reply, TestApp};
 
 pub const PERIOD: &str = "2026-10";
@@ -179,11 +182,84 @@ pub fn codes(line: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-pub fn token(answer: &Value, line_index: usize) -> String {
-    answer["lines"][line_index]["confirmation_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("line {line_index} has no token: {answer}"))
-        .to_owned()
+/// Where this app's file sink writes: one file per test database.
+pub fn outbox_file(app: &TestApp) -> std::path::PathBuf {
+    std::env::temp_dir()
+        .join("wagebridge-test-outbox")
+        .join(format!("{}.jsonl", app.db.name))
+}
+
+pub const PUBLIC_URL: &str = "https://wagebridge.test";
+
+/// The notifier's settings in the tests: the file sink above, links to [`PUBLIC_URL`].
+pub fn notify_settings(app: &TestApp) -> NotifySettings {
+    NotifySettings {
+        public_url: PUBLIC_URL.to_owned(),
+        token_days: 60,
+        transport: Transport::File(outbox_file(app)),
+    }
+}
+
+/// Runs one dispatch round (what `serve` does every two seconds) and returns
+/// every message the file sink has received so far, oldest first.
+pub async fn deliver(app: &TestApp) -> Vec<Value> {
+    let settings = notify_settings(app);
+    let sink = settings.sink();
+    Dispatcher::new(app.pool.clone(), app.clock.clone(), settings, sink)
+        .run_once()
+        .await
+        .expect("a dispatch round");
+    sent_messages(app)
+}
+
+/// What the file sink holds, without dispatching.
+pub fn sent_messages(app: &TestApp) -> Vec<Value> {
+    match std::fs::read_to_string(outbox_file(app)) {
+        Ok(text) => text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The database id of a line of a submission answer.
+pub fn line_id(app: &TestApp, answer: &Value, line_index: usize) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Int8)]
+        id: i64,
+    }
+    let mut conn = app.db.conn();
+    let found: Id = diesel::sql_query(
+        "SELECT l.id FROM payroll_lines l
+           JOIN payrolls p ON p.id = l.payroll_id
+           JOIN projects j ON j.id = p.project_id
+           JOIN organizations o ON o.id = p.employer_id
+          WHERE j.code = $1 AND p.period = $2 AND p.revision = $3 AND o.uscc = $4 AND l.line_no = $5",
+    )
+    .bind::<diesel::sql_types::Text, _>(answer["project"].as_str().unwrap_or(""))
+    .bind::<diesel::sql_types::Text, _>(answer["period"].as_str().unwrap_or(""))
+    .bind::<diesel::sql_types::Int4, _>(answer["revision"].as_i64().unwrap_or(0) as i32)
+    .bind::<diesel::sql_types::Text, _>(answer["employer"]["uscc"].as_str().unwrap_or(""))
+    .bind::<diesel::sql_types::Int4, _>(answer["lines"][line_index]["line"].as_i64().unwrap_or(0) as i32)
+    .get_result(&mut conn)
+    .unwrap_or_else(|e| panic!("line {line_index} of {answer}: {e}"));
+    found.id
+}
+
+/// The worker's token for a line of a submission answer, as the file sink got
+/// it (the latest one sent for that line), delivering what is due first.
+pub async fn token(app: &TestApp, answer: &Value, line_index: usize) -> String {
+    let id = line_id(app, answer, line_index);
+    let messages = deliver(app).await;
+    let link = messages
+        .iter()
+        .rev()
+        .find(|m| m["line_id"] == id)
+        .and_then(|m| m["link"].as_str())
+        .unwrap_or_else(|| panic!("no message for line {line_index} of {answer}"));
+    link.rsplit('/').next().unwrap_or("").to_owned()
 }
 
 /// A request without an API key (what the worker's phone sends).

@@ -2,7 +2,7 @@
 //!
 //! - `POST /v1/projects/{code}/payrolls`: submit (JSON, CSV, XLSX), with `Idempotency-Key`;
 //!   every line is matched against the roster and attendance
-//!   ([`crate::domain::payroll`]) and each accepted line gets a confirmation token.
+//!   ([`crate::domain::payroll`]) and each accepted line's worker is sent a confirmation link.
 //! - `GET /v1/projects/{code}/payrolls/{period}`: the period's payrolls with every
 //!   line's match result, confirmation and approval; `?format=csv|xlsx` exports.
 //! - `POST /v1/projects/{code}/payrolls/{period}/approve`: the general contractor
@@ -16,6 +16,7 @@
 
 pub mod approve;
 pub mod export;
+pub mod lines;
 pub mod payslip;
 pub mod read;
 pub mod settings;

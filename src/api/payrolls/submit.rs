@@ -63,8 +63,8 @@ pub(crate) fn replay(status: u16, body: serde_json::Value) -> HttpResponse {
 /// lines as a table with English keys or the Chinese headers of a usual 工资表 (姓名,
 /// 身份证号, 银行卡号, 出勤天数, 应发工资, 扣款, 实发工资; a title row above the header
 /// and a 合计 row are fine in XLSX), with `?period=YYYY-MM`. Every line comes back
-/// accepted or rejected with stable reason codes; accepted lines carry the worker's
-/// confirmation token, shown only in this answer. A later submission for the same
+/// accepted or rejected with stable reason codes; each accepted line's worker is sent
+/// his confirmation link by SMS (never in this answer). A later submission for the same
 /// employer and period is a new revision. With `Idempotency-Key`, a retry of the same
 /// request gets the first answer again.
 #[utoipa::path(

@@ -18,7 +18,7 @@ use crate::domain::payroll::{
 };
 use crate::domain::{mask, Money, Period};
 use crate::error::{AppError, ErrorCode};
-use crate::payroll::{tokens::*, views::*};
+use crate::payroll::views::*;
 use crate::tabular::RowProblem;
 
 /// Who submits, for which project, and when.
@@ -188,7 +188,6 @@ fn line_records(
     matches: Vec<LineMatch>,
     unpaid: usize,
 ) -> Result<(Vec<NewLine>, Vec<SubmittedLineView>, Totals), AppError> {
-    let mut rng = rand::thread_rng();
     let mut totals = Totals {
         attended_but_unpaid: unpaid,
         ..Totals::default()
@@ -202,11 +201,10 @@ fn line_records(
                 let m = matches
                     .next()
                     .ok_or(AppError::Invariant("every readable line has a match"))?;
-                let token = m.accepted().then(|| new_token(&mut rng));
                 totals = totals
                     .add(m.accepted(), Some(line.net), m.warnings())
                     .ok_or_else(amounts_out_of_range)?;
-                readable_line(line, &m, token)?
+                readable_line(line, &m)?
             }
             Submitted::Unreadable(u) => {
                 totals = totals
@@ -224,7 +222,6 @@ fn line_records(
 fn readable_line(
     line: &rules::Line,
     m: &LineMatch,
-    token: Option<(String, Vec<u8>)>,
 ) -> Result<(NewLine, SubmittedLineView), AppError> {
     let accepted = m.accepted();
     let reasons = finding_views(m);
@@ -245,7 +242,6 @@ fn readable_line(
         deduction_items: items_json(&line.deduction_items),
         status,
         reasons: reasons_json(&reasons)?,
-        confirmation_token_hash: token.as_ref().map(|(_, h)| h.clone()),
     };
     let answer = SubmittedLineView {
         line: line.line_no,
@@ -254,7 +250,6 @@ fn readable_line(
         name: line.name.clone(),
         net: Some(line.net.as_decimal()),
         reasons,
-        confirmation_token: token.map(|(t, _)| t),
     };
     Ok((record, answer))
 }
@@ -277,7 +272,6 @@ fn unreadable_line(u: &Unreadable) -> Result<(NewLine, SubmittedLineView), AppEr
         deduction_items: serde_json::Value::Array(Vec::new()),
         status: "rejected",
         reasons: reasons_json(&reasons)?,
-        confirmation_token_hash: None,
     };
     let answer = SubmittedLineView {
         line: u.line_no,
@@ -286,7 +280,6 @@ fn unreadable_line(u: &Unreadable) -> Result<(NewLine, SubmittedLineView), AppEr
         name: u.name.clone(),
         net: u.net.map(Money::as_decimal),
         reasons,
-        confirmation_token: None,
     };
     Ok((record, answer))
 }
@@ -333,6 +326,8 @@ fn insert_revision(
         line.payroll_id = payroll.id;
     }
     db::payrolls::insert_lines(conn, &lines)?;
+    // Tokens go to the workers' phones through the outbox, never into this answer.
+    crate::notify::outbox::enqueue_accepted(conn, payroll.id, who.now)?;
     audit::record(
         conn,
         who.now,
