@@ -78,7 +78,8 @@ impl Dispatcher {
 
     /// Runs rounds every `every` until the process ends (started by `serve`).
     pub fn spawn(self, every: Duration) {
-        actix_web::rt::spawn(async move {
+        // On the multi-threaded runtime `serve` runs in, not on an actix worker.
+        tokio::spawn(async move {
             loop {
                 match self.run_once().await {
                     Ok(r) if r.handled() > 0 => tracing::info!(
@@ -91,7 +92,7 @@ impl Dispatcher {
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "notification round failed"),
                 }
-                actix_web::rt::time::sleep(every).await;
+                tokio::time::sleep(every).await;
             }
         });
     }
