@@ -12,12 +12,12 @@ use utoipa::ToSchema;
 
 use super::body;
 use super::error::{ApiError, Problem};
-use super::fields;
 use super::payrolls::{self, ConfirmationView, PaySlip, CHANNELS};
 use super::AppState;
 use crate::db::{self, audit};
 use crate::error::{AppError, ErrorCode};
 use crate::payroll::tokens::{self, TokenLine};
+use crate::tabular::fields;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

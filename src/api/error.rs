@@ -164,6 +164,12 @@ impl ResponseError for ApiError {
     }
 }
 
+impl From<crate::tabular::FieldError> for ApiError {
+    fn from(e: crate::tabular::FieldError) -> Self {
+        AppError::from(e).into()
+    }
+}
+
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         match e {

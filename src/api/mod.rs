@@ -9,7 +9,6 @@ pub mod body;
 pub mod clock;
 pub mod confirmations;
 pub mod error;
-pub mod fields;
 pub mod health;
 pub mod openapi;
 pub mod organizations;
@@ -17,7 +16,6 @@ pub mod payrolls;
 pub mod projects;
 pub mod rate_limit;
 pub mod spreadsheet;
-pub mod tabular;
 pub mod whoami;
 pub mod workers;
 

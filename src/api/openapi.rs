@@ -18,8 +18,8 @@ use utoipa::openapi::{Content, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    attendance, clock, confirmations, error, health, organizations, payrolls, projects, tabular,
-    whoami, workers,
+    attendance, clock, confirmations, error, health, organizations, payrolls, projects, whoami,
+    workers,
 };
 
 #[derive(OpenApi)]
@@ -54,7 +54,7 @@ use super::{
         clock::get_clock,
         clock::put_clock,
     ),
-    components(schemas(error::Problem, tabular::UploadReport, tabular::RowResult, tabular::RowProblem)),
+    components(schemas(error::Problem, crate::tabular::UploadReport, crate::tabular::RowResult, crate::tabular::RowProblem)),
     modifiers(&BearerAuth, &Conventions),
     tags(
         (name = "organizations", description = "Owners, contractors, subcontractors, banks and regulators"),

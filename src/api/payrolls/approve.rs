@@ -8,12 +8,12 @@ use crate::access::ProjectRole;
 use crate::api::auth::Caller;
 use crate::api::body;
 use crate::api::error::{ApiError, Problem};
-use crate::api::fields::{self};
 use crate::api::projects::{self};
 use crate::api::AppState;
 use crate::db::{self};
 use crate::domain::Period;
 use crate::payroll::{approve::*, views::*};
+use crate::tabular::fields;
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

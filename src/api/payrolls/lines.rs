@@ -11,12 +11,12 @@ use crate::access::ProjectRole;
 use crate::api::auth::Caller;
 use crate::api::body;
 use crate::api::error::{ApiError, Problem};
-use crate::api::fields;
 use crate::api::projects;
 use crate::api::AppState;
 use crate::db;
 use crate::domain::Period;
 use crate::payroll::lines::{self, LineRef, PaperConfirmation, TokenReissued};
+use crate::tabular::fields;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
