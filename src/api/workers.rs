@@ -30,7 +30,7 @@ pub(super) fn upload(req: &HttpRequest, bytes: body::Body) -> Upload {
     params(("code" = String, Path)),
     request_body(content = String, description = "`{\"workers\": [...]}` as application/json, text/csv (UTF-8 or GBK) or an XLSX workbook, with headers such as 姓名,身份证号,手机号,银行卡号,开户行,班组,工种,劳动合同签订日期,进场日期,退场日期; other columns (序号, 性别, 备注) are ignored and listed in `ignored_columns`"),
     responses(
-        (status = 200, description = "every row, accepted or rejected with reasons", body = UploadReport),
+        (status = 200, description = "every row counted by outcome and code; at most 1,000 listed, those rejected or warned about first", body = UploadReport),
         (status = 400, body = Problem), (status = 404, body = Problem), (status = 415, body = Problem),
         (status = 422, description = "the upload goes over a limit (rows, columns, cells)", body = Problem),
     ),
