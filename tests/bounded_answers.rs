@@ -135,6 +135,92 @@ async fn a_large_roster_upload_lists_every_rejected_row_and_fills_with_accepted_
     assert_eq!(rejected.last(), Some(&1100));
     let codes = report["errors_by_code"].as_object().expect("codes");
     assert_eq!(codes.values().filter_map(Value::as_u64).sum::<u64>(), 11);
+
+    // Read back, the roster pages: 200 by default, at most 1,000.
+    let first = app.get(&w.contractor.key, &path(&w, "/workers")).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    let first = first.json();
+    assert_eq!(first["workers"].as_array().map(Vec::len), Some(200));
+    let all = read_roster(&app, &w.contractor.key, &w, 1000).await;
+    assert_eq!(all.len(), 1089);
+    let mut names: Vec<&str> = all.iter().filter_map(|r| r["name"].as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), 1089, "no worker twice across pages");
+}
+
+/// Every page of the roster as `key` sees it, `limit` at a time.
+async fn read_roster(app: &TestApp, key: &str, w: &World, limit: u32) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let query = match &cursor {
+            Some(c) => format!("?limit={limit}&cursor={c}"),
+            None => format!("?limit={limit}"),
+        };
+        let r = app.get(key, &path(w, &format!("/workers{query}"))).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let page = r.json();
+        let workers = page["workers"].as_array().expect("workers").clone();
+        assert!(workers.len() <= limit as usize);
+        all.extend(workers);
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return all,
+        }
+    }
+}
+
+#[actix_web::test]
+async fn the_roster_reads_in_pages_within_the_callers_scope() {
+    let app = TestApp::new().await;
+    let w = world(&app).await;
+    roster(&app, &w, &(1..=25).collect::<Vec<_>>()).await;
+    let mut own: Vec<Value> = (26..=32).map(worker_row).collect();
+    for row in &mut own {
+        row["employer_uscc"] = json!(w.sub.uscc);
+    }
+    let body = json!({ "workers": own });
+    let r = app
+        .send_json("PUT", &w.contractor.key, &path(&w, "/workers"), &body)
+        .await;
+    assert_eq!(r.json()["accepted"], 7, "{}", r.text());
+
+    let pages = read_roster(&app, &w.contractor.key, &w, 10).await;
+    let names: Vec<&str> = pages.iter().filter_map(|r| r["name"].as_str()).collect();
+    let expected: Vec<String> = (1..=32).map(|n| format!("工人{n}")).collect();
+    assert_eq!(names, expected, "entry order, each worker once");
+    let sub = read_roster(&app, &w.sub.key, &w, 3).await;
+    assert_eq!(
+        sub.len(),
+        7,
+        "a subcontractor pages through its own workers only"
+    );
+    assert!(sub.iter().all(|r| r["employer_uscc"] == json!(w.sub.uscc)));
+
+    // Exactly one page: no cursor to follow.
+    let r = app
+        .get(&w.contractor.key, &path(&w, "/workers?limit=32"))
+        .await
+        .json();
+    assert_eq!(r["next_cursor"], Value::Null);
+
+    // A limit that is no number fails the query string's reading as a whole.
+    app.get(&w.contractor.key, &path(&w, "/workers?limit=ten"))
+        .await
+        .problem(400, "INVALID_QUERY");
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("cursor=abc", "cursor"),
+        ("cursor=-5", "cursor"),
+    ] {
+        let r = app
+            .get(&w.contractor.key, &path(&w, &format!("/workers?{query}")))
+            .await;
+        let problem = r.problem(400, "INVALID_QUERY");
+        assert_eq!(problem["field"], field, "{query}: {problem}");
+    }
 }
 
 /// The largest upload the reader accepts, through the use case: the answer

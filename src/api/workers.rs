@@ -9,6 +9,7 @@ use super::error::{ApiError, Problem};
 use super::projects;
 use super::AppState;
 use crate::db;
+use crate::paging::PageQuery;
 use crate::registry::roster::{self, RosterList, RosterWrite};
 use crate::registry::Upload;
 use crate::tabular::UploadReport;
@@ -67,23 +68,29 @@ pub async fn put_workers(
     Ok(HttpResponse::Ok().json(report))
 }
 
-/// Read the roster (a subcontractor sees only its own workers).
+/// Read the roster a page at a time (a subcontractor sees only its own workers).
 #[utoipa::path(
     tag = "roster",
-    params(("code" = String, Path)),
-    responses((status = 200, body = RosterList), (status = 404, body = Problem)),
+    params(("code" = String, Path), PageQuery),
+    responses(
+        (status = 200, body = RosterList),
+        (status = 400, description = "INVALID_QUERY: a limit outside 1–1,000 or a cursor not given out", body = Problem),
+        (status = 404, body = Problem),
+    ),
     security(("api_key" = []))
 )]
 #[get("/v1/projects/{code}/workers")]
 pub async fn list_workers(
+    req: HttpRequest,
     path: web::Path<String>,
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let page = super::payrolls::query::<PageQuery>(&req)?.page()?;
     let (project, role) = projects::load(&state, &caller, &path).await?;
     let caller_id = caller.id();
     let list = db::run(&state.pool, move |conn| {
-        roster::list(conn, &project, role, caller_id)
+        roster::list(conn, &project, role, caller_id, page)
     })
     .await?;
     Ok(HttpResponse::Ok().json(list))
