@@ -3,6 +3,7 @@
 //! are listed first. Read answers page.
 
 mod common;
+mod payroll_common;
 
 use common::fixtures::{card, resident_id, worker_row, world, World};
 use common::TestApp;
@@ -260,4 +261,69 @@ async fn a_100k_line_attendance_answer_stays_small() {
     assert_eq!(report.rows_omitted, 99_000);
     assert_eq!(report.errors_by_code["INVALID_NUMBER"], 199);
     assert!(answer.len() < 400_000, "{} bytes", answer.len());
+}
+
+/// A payroll of 450 lines: the subcontractor's five good workers, then 445
+/// people not on the roster (rejected, but lines all the same).
+async fn a_long_payroll(app: &TestApp) -> World {
+    let w = payroll_common::payroll_world(app).await;
+    let mut lines: Vec<Value> = (1..=5).map(payroll_common::line).collect();
+    lines.extend((1000..1445).map(payroll_common::line));
+    let body = payroll_common::payroll(lines);
+    let answer = payroll_common::submitted(app, &w.sub.key, &w, &body).await;
+    assert_eq!(answer["totals"]["lines"], 450, "{}", answer["totals"]);
+    w
+}
+
+#[actix_web::test]
+async fn a_payrolls_lines_read_in_pages_and_its_export_holds_every_line() {
+    let app = TestApp::new().await;
+    let w = a_long_payroll(&app).await;
+    let first = payroll_common::read(&app, &w.contractor.key, &w, "").await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    let first = first.json();
+    let payroll = &first["payrolls"][0];
+    assert_eq!(
+        payroll["lines"].as_array().map(Vec::len),
+        Some(200),
+        "default page"
+    );
+    assert_eq!(payroll["totals"]["lines"], 450, "totals count every line");
+    assert_eq!(payroll["totals"]["accepted"], 5);
+    assert_eq!(payroll["next_cursor"], "200");
+
+    let mut numbers = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let query = match &cursor {
+            Some(c) => format!("?limit=120&cursor={c}"),
+            None => "?limit=120".to_owned(),
+        };
+        let r = payroll_common::read(&app, &w.sub.key, &w, &query).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let view = r.json();
+        let payroll = &view["payrolls"][0];
+        let lines = payroll["lines"].as_array().expect("lines");
+        assert!(lines.len() <= 120);
+        numbers.extend(lines.iter().filter_map(|l| l["line"].as_u64()));
+        match payroll["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        numbers,
+        (1..=450).collect::<Vec<u64>>(),
+        "every line once, in order"
+    );
+
+    // The export is the whole payroll, whatever the query's limit.
+    let csv = payroll_common::read(&app, &w.contractor.key, &w, "?format=csv&limit=10").await;
+    assert_eq!(csv.status, 200, "{}", csv.text());
+    assert_eq!(csv.text().lines().count(), 451, "header and 450 lines");
+
+    let r = payroll_common::read(&app, &w.contractor.key, &w, "?limit=5000").await;
+    assert_eq!(r.problem(400, "INVALID_QUERY")["field"], "limit");
+    let r = payroll_common::read(&app, &w.contractor.key, &w, "?cursor=line-3").await;
+    assert_eq!(r.problem(400, "INVALID_QUERY")["field"], "cursor");
 }
