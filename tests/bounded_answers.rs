@@ -281,6 +281,12 @@ async fn a_payrolls_lines_read_in_pages_and_its_export_holds_every_line() {
     let w = a_long_payroll(&app).await;
     let first = payroll_common::read(&app, &w.contractor.key, &w, "").await;
     assert_eq!(first.status, 200, "{}", first.text());
+    let whole = payroll_common::read(&app, &w.contractor.key, &w, "?limit=1000").await;
+    eprintln!(
+        "450-line payroll read: {} bytes for the default 200 lines, {} bytes for all 450",
+        first.body.len(),
+        whole.body.len()
+    );
     let first = first.json();
     let payroll = &first["payrolls"][0];
     assert_eq!(
