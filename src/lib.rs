@@ -21,6 +21,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod notify;
+pub mod paging;
 pub mod payroll;
 pub mod registry;
 pub mod server;

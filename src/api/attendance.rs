@@ -19,7 +19,7 @@ use crate::tabular::UploadReport;
     params(("code" = String, Path)),
     request_body(content = String, description = "`{\"records\": [{\"id_number\", \"date\", \"hours\", \"source\"}]}` as application/json, text/csv or an XLSX workbook with headers such as 身份证号,日期,工时,设备编号; other columns are ignored and listed in `ignored_columns`"),
     responses(
-        (status = 200, description = "every row, accepted or rejected with reasons", body = UploadReport),
+        (status = 200, description = "every row counted by outcome and code; at most 1,000 listed, those rejected or warned about first", body = UploadReport),
         (status = 400, body = Problem), (status = 404, body = Problem),
         (status = 422, description = "the upload goes over a limit (rows, columns, cells)", body = Problem),
     ),

@@ -12,6 +12,7 @@ use diesel::prelude::*;
 
 use super::schema::{card_claims, organizations, roster_entries, workers};
 use super::DbError;
+use crate::paging::Page;
 
 /// A person, identified by the resident ID number; shared by every project he works on.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -308,6 +309,52 @@ pub fn upsert_entry(
                 }
             }
             Ok((entry, Upserted::Updated))
+        }
+    }
+}
+
+/// One page of the project's roster, optionally only one employer's workers,
+/// in the order the entries were made (their key is the page's cursor: it
+/// says nothing about a worker, unlike the ID number).
+pub fn page(
+    conn: &mut PgConnection,
+    project_id: i64,
+    employer_id: Option<i64>,
+    page: Page,
+) -> Result<Vec<RosterRow>, DbError> {
+    let mut query = roster_entries::table
+        .inner_join(workers::table)
+        .inner_join(organizations::table.on(organizations::id.eq(roster_entries::employer_id)))
+        .filter(roster_entries::project_id.eq(project_id))
+        .into_boxed();
+    if let Some(employer) = employer_id {
+        query = query.filter(roster_entries::employer_id.eq(employer));
+    }
+    if let Some(after) = page.after {
+        query = query.filter(roster_entries::id.gt(after));
+    }
+    let rows: Vec<(RosterEntry, Worker, String, String)> = query
+        .order(roster_entries::id)
+        .limit(page.fetch())
+        .select((
+            RosterEntry::as_select(),
+            Worker::as_select(),
+            organizations::uscc,
+            organizations::name,
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(RosterRow::from).collect())
+}
+
+impl From<(RosterEntry, Worker, String, String)> for RosterRow {
+    fn from(
+        (entry, worker, employer_uscc, employer_name): (RosterEntry, Worker, String, String),
+    ) -> Self {
+        RosterRow {
+            entry,
+            worker,
+            employer_uscc,
+            employer_name,
         }
     }
 }

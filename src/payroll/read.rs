@@ -14,6 +14,7 @@ use crate::db::projects::Project;
 use crate::db::{self};
 use crate::domain::{mask, Period};
 use crate::error::AppError;
+use crate::paging::Page;
 use crate::payroll::views::*;
 
 /// The payrolls of a period the caller may see: every employer's for the
@@ -182,6 +183,7 @@ pub(crate) fn period_view(
     project: &Project,
     period: Period,
     chosen: Vec<(Payroll, Vec<i32>)>,
+    page: Option<Page>,
 ) -> Result<PeriodView, AppError> {
     let ids: Vec<i64> = chosen.iter().map(|(p, _)| p.id).collect();
     let states = db::payrolls::line_states(conn, &ids)?;
@@ -235,6 +237,8 @@ pub(crate) fn period_view(
         } else {
             "approved"
         };
+        // Totals count every line; only the page's lines are listed.
+        let (lines, next_cursor) = page_of_lines(lines, page);
         let unpaid: Vec<StoredUnpaid> =
             serde_json::from_value(p.attended_but_unpaid.clone()).unwrap_or_default();
         let mut approval_views = Vec::new();
@@ -270,6 +274,7 @@ pub(crate) fn period_view(
             attended_but_unpaid: unpaid.iter().map(UnpaidView::from).collect(),
             approvals: approval_views,
             lines,
+            next_cursor,
         });
     }
     Ok(PeriodView {
@@ -277,4 +282,19 @@ pub(crate) fn period_view(
         period: period.to_string(),
         payrolls,
     })
+}
+
+/// The lines of one payroll on `page` (after its cursor, a line number), in
+/// line order, and the cursor of the next page; every line without a page.
+fn page_of_lines(lines: Vec<LineView>, page: Option<Page>) -> (Vec<LineView>, Option<String>) {
+    let Some(page) = page else {
+        return (lines, None);
+    };
+    let after = page.after.unwrap_or(0);
+    let rest: Vec<LineView> = lines
+        .into_iter()
+        .filter(|l| i64::from(l.line) > after)
+        .take(page.limit as usize + 1)
+        .collect();
+    page.finish(rest, |l| i64::from(l.line))
 }

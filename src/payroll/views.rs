@@ -214,7 +214,11 @@ pub struct PayrollView {
     pub approved: ApprovedTotals,
     pub attended_but_unpaid: Vec<UnpaidView>,
     pub approvals: Vec<ApprovalView>,
+    /// The page's lines, in line order (`?limit=`, `?cursor=`); the totals
+    /// above count every line.
     pub lines: Vec<LineView>,
+    /// `cursor` for this payroll's next lines; null when none follow.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

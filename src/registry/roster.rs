@@ -16,6 +16,7 @@ use crate::db::roster::WorkerForm;
 use crate::db::{self};
 use crate::domain::mask;
 use crate::error::AppError;
+use crate::paging::Page;
 use crate::tabular::fields::{self, Collector, FieldError};
 use crate::tabular::{columns, RawRow, ReportBuilder, RowProblem, UploadReport};
 
@@ -234,20 +235,26 @@ pub struct RosterView {
     pub updated_at: DateTime<Utc>,
 }
 
+/// One page of the roster.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RosterList {
     pub workers: Vec<RosterView>,
+    /// `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
-/// The project's roster; a subcontractor sees only its own workers.
+/// One page of the project's roster, in the order workers were entered; a
+/// subcontractor sees only its own workers.
 pub fn list(
     conn: &mut PgConnection,
     project: &Project,
     role: ProjectRole,
     caller_id: i64,
+    page: Page,
 ) -> Result<RosterList, AppError> {
     let only = (role == ProjectRole::Subcontractor).then_some(caller_id);
-    let rows = db::roster::list(conn, project.id, only)?;
+    let rows = db::roster::page(conn, project.id, only, page)?;
+    let (rows, next_cursor) = page.finish(rows, |r| r.entry.id);
     let workers = rows
         .into_iter()
         .map(|r| RosterView {
@@ -270,5 +277,8 @@ pub fn list(
             updated_at: r.entry.updated_at,
         })
         .collect();
-    Ok(RosterList { workers })
+    Ok(RosterList {
+        workers,
+        next_cursor,
+    })
 }

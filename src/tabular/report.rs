@@ -1,8 +1,9 @@
 //! The per-row report of an upload, one builder for every upload kind: each
 //! row's number, the name as given, the masked ID number, and its reasons;
-//! duplicates of a key within the upload found on the way.
+//! duplicates of a key within the upload found on the way. The answer stays
+//! bounded: every row is counted, at most [`DETAIL_ROWS`] are listed.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -92,28 +93,101 @@ impl RowResult {
     }
 }
 
-/// Totals and per-row outcomes of an upload.
+/// The most rows an upload's answer lists one by one. An upload may hold
+/// 100,000 rows; listing each would make an answer of tens of megabytes that
+/// no clerk reads, so beyond this the answer counts every row and lists the
+/// rows that need a look first.
+pub const DETAIL_ROWS: usize = 1000;
+
+/// Totals, counts by outcome and by code, and the rows listed one by one.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UploadReport {
     pub total: usize,
     pub accepted: usize,
     pub rejected: usize,
+    /// Accepted rows by outcome (`created`, `updated`, `replaced`, `unchanged`).
+    pub outcomes: BTreeMap<String, usize>,
+    /// Rows rejected by each error code (a row with two codes counts under both).
+    pub errors_by_code: BTreeMap<String, usize>,
+    /// Accepted rows warned about, by warning code.
+    pub warnings_by_code: BTreeMap<String, usize>,
     /// Headers of the file that name no field; they were not read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignored_columns: Vec<String>,
+    /// The rows listed one by one, in row order: every row of an upload of at
+    /// most 1,000 rows; of a larger one, the rows with errors or warnings
+    /// first (up to 1,000), then accepted rows while room remains.
     pub rows: Vec<RowResult>,
+    /// Rows counted above but not listed in `rows`.
+    pub rows_omitted: usize,
 }
 
 impl UploadReport {
     pub fn new(rows: Vec<RowResult>) -> Self {
-        let accepted = rows.iter().filter(|r| r.status == "accepted").count();
-        UploadReport {
-            total: rows.len(),
-            accepted,
-            rejected: rows.len() - accepted,
-            ignored_columns: Vec::new(),
-            rows,
+        Self::bounded(rows, DETAIL_ROWS)
+    }
+
+    /// The report of `rows`, listing at most `limit` of them.
+    pub fn bounded(rows: Vec<RowResult>, limit: usize) -> Self {
+        let mut outcomes = BTreeMap::new();
+        let mut errors_by_code = BTreeMap::new();
+        let mut warnings_by_code = BTreeMap::new();
+        let mut accepted = 0;
+        let mut needing_a_look = 0;
+        for r in &rows {
+            if let Some(outcome) = r.outcome {
+                *outcomes.entry(outcome.to_owned()).or_insert(0) += 1;
+            }
+            accepted += usize::from(r.status == "accepted");
+            needing_a_look += usize::from(r.needs_a_look());
+            count_codes(&mut errors_by_code, &r.errors);
+            count_codes(&mut warnings_by_code, &r.warnings);
         }
+        let total = rows.len();
+        let mut room_for_looks = limit;
+        let mut room_for_clean = limit.saturating_sub(needing_a_look);
+        let listed: Vec<RowResult> = rows
+            .into_iter()
+            .filter(|r| {
+                let room = if r.needs_a_look() {
+                    &mut room_for_looks
+                } else {
+                    &mut room_for_clean
+                };
+                let keep = *room > 0;
+                *room = room.saturating_sub(1);
+                keep
+            })
+            .collect();
+        UploadReport {
+            total,
+            accepted,
+            rejected: total - accepted,
+            outcomes,
+            errors_by_code,
+            warnings_by_code,
+            ignored_columns: Vec::new(),
+            rows_omitted: total - listed.len(),
+            rows: listed,
+        }
+    }
+}
+
+impl RowResult {
+    /// Rejected, or accepted with a warning: what a clerk has to look at.
+    fn needs_a_look(&self) -> bool {
+        !self.errors.is_empty() || !self.warnings.is_empty() || self.status != "accepted"
+    }
+}
+
+/// Counts each code once per row, so a row with the same code on two fields
+/// counts as one row.
+fn count_codes(counts: &mut BTreeMap<String, usize>, problems: &[RowProblem]) {
+    let mut codes: Vec<&str> = problems.iter().map(|p| p.code.as_str()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    for code in codes {
+        *counts.entry(code.to_owned()).or_insert(0) += 1;
     }
 }
 
@@ -287,5 +361,51 @@ mod tests {
     fn a_number_typed_into_the_name_is_masked() {
         let r = row(1, "x", "6228480000000015");
         assert_eq!(name_as_given(&r).as_deref(), Some("6228********0015"));
+    }
+
+    fn results(n: usize, rejected_every: usize) -> Vec<RowResult> {
+        (1..=n)
+            .map(|i| {
+                if i % rejected_every == 0 {
+                    let bad = RowProblem::field("hours", "INVALID_NUMBER", "not a number");
+                    RowResult::rejected(i, None, vec![bad.clone(), bad])
+                } else if i % 7 == 0 {
+                    let warn = RowProblem::field("exited_on", "NO_EXIT", "x");
+                    RowResult::accepted(i, None, "updated").with_warnings(vec![warn])
+                } else {
+                    RowResult::accepted(i, None, "created")
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_small_upload_lists_every_row_and_counts_them() {
+        let r = UploadReport::bounded(results(30, 10), 100);
+        assert_eq!((r.total, r.accepted, r.rejected), (30, 27, 3));
+        assert_eq!(r.rows.len(), 30);
+        assert_eq!(r.rows_omitted, 0);
+        assert_eq!(r.errors_by_code["INVALID_NUMBER"], 3, "once per row");
+        assert_eq!(r.warnings_by_code["NO_EXIT"], 4);
+        assert_eq!(r.outcomes["created"] + r.outcomes["updated"], 27);
+    }
+
+    #[test]
+    fn a_large_upload_lists_rows_needing_a_look_first_up_to_the_limit() {
+        // 100 rejected and 142 warned of 1,000 rows, 300 listed.
+        let r = UploadReport::bounded(results(1000, 10), 300);
+        assert_eq!(r.total, 1000);
+        assert_eq!(r.rows.len(), 300);
+        assert_eq!(r.rows_omitted, 700);
+        let looks = r.rows.iter().filter(|x| x.needs_a_look()).count();
+        assert_eq!(looks, 100 + 142 - 14, "every rejected and warned row");
+        assert!(r.rows.windows(2).all(|w| w[0].row < w[1].row), "row order");
+        assert_eq!(r.rows[0].row, 1, "clean rows fill the room left");
+
+        // More rows need a look than there is room: only they are listed.
+        let r = UploadReport::bounded(results(1000, 2), 100);
+        assert_eq!(r.rows.len(), 100);
+        assert!(r.rows.iter().all(RowResult::needs_a_look));
+        assert_eq!(r.errors_by_code["INVALID_NUMBER"], 500);
     }
 }

@@ -14,6 +14,7 @@ use crate::api::AppState;
 use crate::db::{self};
 use crate::domain::Period;
 use crate::error::AppError;
+use crate::paging::PageQuery;
 use crate::payroll::{read::*, views::*};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -26,6 +27,12 @@ pub struct ReadQuery {
     pub revision: Option<i32>,
     /// `json` (default), `csv` or `xlsx`; the Accept header works too.
     pub format: Option<String>,
+    /// Lines listed per payroll in JSON, 1 to 1,000 (default 200); an export holds every line.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of a payroll's previous page of lines (with several
+    /// employers, name one by `employer_uscc`).
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +73,7 @@ pub(crate) fn format_of(req: &HttpRequest, asked: Option<&str>) -> Result<Format
 /// Read a period's payrolls: every line's match result, confirmation, approval and
 /// payment status (JSON), or the same as CSV or XLSX (`?format=` or `Accept`).
 /// ID and card numbers are masked. A subcontractor sees only its own payroll.
+/// JSON lists each payroll's lines a page at a time (`next_cursor`); totals count every line.
 #[utoipa::path(
     tag = "payrolls",
     params(("code" = String, Path), ("period" = String, Path, description = "YYYY-MM"), ReadQuery),
@@ -76,6 +84,7 @@ pub(crate) fn format_of(req: &HttpRequest, asked: Option<&str>) -> Result<Format
                 (String = "text/csv"),
                 (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
             )),
+        (status = 400, description = "INVALID_QUERY: a limit outside 1–1,000 or a cursor not given out", body = Problem),
         (status = 404, body = Problem), (status = 422, body = Problem),
     ),
     security(("api_key" = []))
@@ -93,6 +102,13 @@ pub async fn read(
         .map_err(|e| ApiError::invalid_field("period", e.code(), e.to_string()))?;
     let q: ReadQuery = query(&req)?;
     let format = format_of(&req, q.format.as_deref())?;
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor.clone(),
+    }
+    .page()?;
+    // An export is the whole payroll, as a file: only JSON pages.
+    let page = (format == Format::Json).then_some(page);
     let caller_org = caller.0.clone();
     let view = db::run(&state.pool, move |conn| {
         let all = visible_payrolls(
@@ -110,7 +126,7 @@ pub async fn read(
                 None => format!("a payroll for {period}"),
             }));
         }
-        period_view(conn, &project, period, chosen)
+        period_view(conn, &project, period, chosen, page)
     })
     .await?;
     Ok(match format {
