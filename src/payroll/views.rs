@@ -103,7 +103,33 @@ pub struct SubmissionView {
     pub submitted_at: DateTime<Utc>,
     pub totals: TotalsView,
     pub attended_but_unpaid: Vec<UnpaidView>,
+    /// Every line of a payroll of at most 1,000 lines; of a larger one, the
+    /// rejected and warned lines first (up to 1,000), then accepted lines while
+    /// room remains, in line order. The rest are read, paged, at `href`.
     pub lines: Vec<SubmittedLineView>,
+    /// Lines counted in `totals` but not listed in `lines` (absent when none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub lines_omitted: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// The lines a submission answer lists, and how many it leaves out, so the
+/// answer to a 100,000-line payroll stays a few hundred kilobytes.
+pub fn bounded_lines(mut lines: Vec<SubmittedLineView>) -> (Vec<SubmittedLineView>, usize) {
+    let limit = crate::tabular::report::DETAIL_ROWS;
+    if lines.len() <= limit {
+        return (lines, 0);
+    }
+    let total = lines.len();
+    let needs_look = |l: &SubmittedLineView| l.status != "accepted" || !l.reasons.is_empty();
+    // Stable: lines that need a look keep their order before the others.
+    lines.sort_by_key(|l| !needs_look(l));
+    lines.truncate(limit);
+    lines.sort_by_key(|l| l.line);
+    (lines, total - limit)
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -326,4 +352,40 @@ pub struct PaySlip {
 pub struct OrgSummaryProject {
     pub code: String,
     pub name: String,
+}
+
+#[cfg(test)]
+mod bounded_tests {
+    use super::*;
+
+    fn line(n: usize, status: &'static str) -> SubmittedLineView {
+        SubmittedLineView {
+            line: n,
+            status,
+            id_number: String::new(),
+            name: format!("工人{n}"),
+            net: None,
+            reasons: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_large_answer_lists_every_rejected_line_and_fills_up_with_accepted_ones() {
+        let lines: Vec<_> = (1..=1500)
+            .map(|n| line(n, if n % 500 == 0 { "rejected" } else { "accepted" }))
+            .collect();
+        let (listed, omitted) = bounded_lines(lines);
+        assert_eq!((listed.len(), omitted), (1000, 500));
+        for n in [500, 1000, 1500] {
+            assert!(listed.iter().any(|l| l.line == n), "rejected line {n} listed");
+        }
+        assert!(listed.windows(2).all(|w| w[0].line < w[1].line), "in line order");
+    }
+
+    #[test]
+    fn a_small_answer_is_whole() {
+        let lines: Vec<_> = (1..=14).map(|n| line(n, "accepted")).collect();
+        let (listed, omitted) = bounded_lines(lines);
+        assert_eq!((listed.len(), omitted), (14, 0));
+    }
 }

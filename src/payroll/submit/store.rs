@@ -109,6 +109,7 @@ pub(crate) fn store_submission(
             unpaid: &matched.unpaid,
         };
         let payroll_id_and_time = insert_revision(conn, who, &stored, lines)?;
+        let (answers, lines_omitted) = bounded_lines(answers);
         let view = SubmissionView {
             href: payroll_href(&who.project.code, &period.to_string(), &employer.uscc, revision),
             project: who.project.code.clone(),
@@ -119,6 +120,7 @@ pub(crate) fn store_submission(
             totals: totals_view(&totals),
             attended_but_unpaid: matched.unpaid.iter().map(UnpaidView::from).collect(),
             lines: answers,
+            lines_omitted,
         };
         let body = serde_json::to_value(&view)
             .map_err(|_| AppError::Invariant("a submission view serialises"))?;
