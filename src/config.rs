@@ -31,6 +31,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Most data rows one upload (roster, attendance, payroll) may hold.
+    pub max_upload_rows: usize,
 }
 
 /// The optional TOML file; every key is optional.
@@ -45,6 +47,7 @@ struct FileSettings {
     tls_client_ca: Option<PathBuf>,
     log_format: Option<LogFormat>,
     max_body_bytes: Option<usize>,
+    max_upload_rows: Option<usize>,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -121,6 +124,20 @@ impl Settings {
             None => from_file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
         };
 
+        let max_upload_rows = match env("WAGEBRIDGE_MAX_UPLOAD_ROWS") {
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ConfigError::Env {
+                    name: "WAGEBRIDGE_MAX_UPLOAD_ROWS",
+                    reason: format!("{v:?} is not a positive number of rows"),
+                })?,
+            None => from_file
+                .max_upload_rows
+                .unwrap_or(crate::tabular::Limits::default().max_rows),
+        };
+
         Ok(Settings {
             database_url: env("DATABASE_URL").or(from_file.database_url),
             bind,
@@ -139,6 +156,7 @@ impl Settings {
                 .or(from_file.tls_client_ca),
             log_format,
             max_body_bytes,
+            max_upload_rows,
         })
     }
 }

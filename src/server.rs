@@ -92,6 +92,9 @@ pub async fn serve(settings: &Settings, pool: PgPool, clock: Clock) -> anyhow::R
         token_limiter: Default::default(),
     });
     let max_body = settings.max_body_bytes;
+    crate::tabular::Limits::configure(crate::tabular::Limits::with_max_rows(
+        settings.max_upload_rows,
+    ));
     let admission = web::Data::new(api::admission::Admission::new(Default::default()));
     let server = HttpServer::new(move || {
         App::new()

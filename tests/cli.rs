@@ -368,3 +368,50 @@ fn serve_runs_when_its_data_directory_is_under_a_closed_parent() {
     );
     drop(served);
 }
+
+#[test]
+fn serve_reads_uploads_with_the_row_limit_it_is_configured_with() {
+    let db = TestDb::new();
+    let env = [
+        ("DATABASE_URL", db.url.as_str()),
+        ("WAGEBRIDGE_MAX_UPLOAD_ROWS", "3"),
+    ];
+    for (kind, n) in [("admin", 1), ("owner", 2), ("contractor", 3)] {
+        let name = format!("{kind} {n}");
+        ok(wagebridge(
+            &env,
+            &[
+                "org",
+                "add",
+                "--kind",
+                kind,
+                "--name",
+                &name,
+                "--uscc",
+                &uscc(n),
+            ],
+        ));
+    }
+    let key = ok(wagebridge(&env, &["key", "issue", "--org", &uscc(3)]));
+    let key = key.trim();
+    let mut served = Served::start(&env);
+    let base = served.base.clone();
+    let (s, p) = call(
+        reqwest::Method::POST,
+        &format!("{base}/v1/projects"),
+        key,
+        Some(common::fixtures::project_body("WH-1", &uscc(2))),
+    );
+    assert_eq!(s, 201, "{p}");
+    let roster = |n: u32| json!({ "workers": (1..=n).map(worker_row).collect::<Vec<_>>() });
+    let url = format!("{base}/v1/projects/WH-1/workers");
+    let (s, problem) = call(reqwest::Method::PUT, &url, key, Some(roster(4)));
+    assert_eq!(
+        (s, problem["code"].clone()),
+        (422, json!("UPLOAD_TOO_MANY_ROWS")),
+        "{problem}"
+    );
+    let (s, r) = call(reqwest::Method::PUT, &url, key, Some(roster(3)));
+    assert_eq!((s, r["accepted"].clone()), (200, json!(3)), "{r}");
+    served.stop();
+}

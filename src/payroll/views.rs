@@ -377,9 +377,15 @@ mod bounded_tests {
         let (listed, omitted) = bounded_lines(lines);
         assert_eq!((listed.len(), omitted), (1000, 500));
         for n in [500, 1000, 1500] {
-            assert!(listed.iter().any(|l| l.line == n), "rejected line {n} listed");
+            assert!(
+                listed.iter().any(|l| l.line == n),
+                "rejected line {n} listed"
+            );
         }
-        assert!(listed.windows(2).all(|w| w[0].line < w[1].line), "in line order");
+        assert!(
+            listed.windows(2).all(|w| w[0].line < w[1].line),
+            "in line order"
+        );
     }
 
     #[test]

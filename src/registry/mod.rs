@@ -44,7 +44,7 @@ impl Upload {
             charset: self.charset.as_deref(),
             bytes: &self.bytes,
         };
-        Ok(tabular::read_upload(upload, schema, &Limits::default())?)
+        Ok(tabular::read_upload(upload, schema, &Limits::configured())?)
     }
 }
 

@@ -59,7 +59,33 @@ impl Default for Limits {
     }
 }
 
+/// The deployment's limits, set once at start-up (see [`Limits::configure`]).
+static CONFIGURED: std::sync::OnceLock<Limits> = std::sync::OnceLock::new();
+
 impl Limits {
+    /// The defaults with a deployment's own row limit (`WAGEBRIDGE_MAX_UPLOAD_ROWS`):
+    /// the cell limit grows with it, 20 cells a row, so a wider limit still reads
+    /// a usual 工资表.
+    pub fn with_max_rows(max_rows: usize) -> Limits {
+        let default = Limits::default();
+        Limits {
+            max_rows,
+            max_cells: default.max_cells.max(max_rows as u64 * 20),
+            ..default
+        }
+    }
+
+    /// Sets the limits every upload of this process is read with; the first
+    /// call wins (`serve` makes it once, before it answers anything).
+    pub fn configure(limits: Limits) {
+        let _ = CONFIGURED.set(limits);
+    }
+
+    /// The limits uploads are read with: the configured ones, else the defaults.
+    pub fn configured() -> Limits {
+        CONFIGURED.get().copied().unwrap_or_default()
+    }
+
     /// Rows a sheet may reach: the data rows plus the rows above the header
     /// that are searched for it, plus a few total and blank rows below.
     pub(crate) fn max_sheet_rows(&self) -> u64 {

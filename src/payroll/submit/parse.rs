@@ -76,7 +76,7 @@ pub(crate) struct Unreadable {
 
 /// Reads the body, the period (not after `today`'s month) and every line.
 pub(crate) fn read(body: &Body, today: NaiveDate) -> Result<Parsed, AppError> {
-    let limits = Limits::default();
+    let limits = Limits::configured();
     let (period, employer_uscc, table, source_format) =
         match tabular::Format::of_media_type(&body.media_type) {
             Some(tabular::Format::Json) => {
