@@ -39,6 +39,7 @@ use super::{
         workers::put_workers,
         workers::list_workers,
         attendance::post_attendance,
+        attendance::list_attendance,
         payrolls::submit,
         payrolls::read,
         payrolls::approve,

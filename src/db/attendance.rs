@@ -5,8 +5,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 
-use super::schema::attendance_records;
+use super::roster::{RosterEntry, RosterRow, Worker};
+use super::schema::{attendance_records, organizations, roster_entries, workers};
 use super::DbError;
+use crate::paging::Page;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = attendance_records)]
@@ -119,6 +121,78 @@ pub fn history(
         .filter(attendance_records::worker_id.eq(worker_id))
         .filter(attendance_records::work_date.eq(work_date))
         .order(attendance_records::id)
+        .select(AttendanceRecord::as_select())
+        .load(conn)?)
+}
+
+/// What a read of a period's attendance is narrowed to.
+#[derive(Debug, Clone, Copy)]
+pub struct PeriodFilter<'a> {
+    pub project_id: i64,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Only this employer's workers (a subcontractor's read).
+    pub employer_id: Option<i64>,
+    /// Only this person.
+    pub id_number: Option<&'a str>,
+}
+
+/// One page of the roster entries with at least one live record between
+/// the filter's dates, in the order workers were entered (the page's key is
+/// the roster entry's id).
+pub fn workers_with_records(
+    conn: &mut PgConnection,
+    filter: &PeriodFilter<'_>,
+    page: Page,
+) -> Result<Vec<RosterRow>, DbError> {
+    let live = attendance_records::table
+        .filter(attendance_records::project_id.eq(roster_entries::project_id))
+        .filter(attendance_records::worker_id.eq(roster_entries::worker_id))
+        .filter(attendance_records::work_date.between(filter.from, filter.to))
+        .filter(attendance_records::superseded_at.is_null());
+    let mut query = roster_entries::table
+        .inner_join(workers::table)
+        .inner_join(organizations::table.on(organizations::id.eq(roster_entries::employer_id)))
+        .filter(roster_entries::project_id.eq(filter.project_id))
+        .filter(diesel::dsl::exists(live))
+        .into_boxed();
+    if let Some(employer) = filter.employer_id {
+        query = query.filter(roster_entries::employer_id.eq(employer));
+    }
+    if let Some(id_number) = filter.id_number {
+        query = query.filter(workers::id_number.eq(id_number));
+    }
+    if let Some(after) = page.after {
+        query = query.filter(roster_entries::id.gt(after));
+    }
+    let rows: Vec<(RosterEntry, Worker, String, String)> = query
+        .order(roster_entries::id)
+        .limit(page.fetch())
+        .select((
+            RosterEntry::as_select(),
+            Worker::as_select(),
+            organizations::uscc,
+            organizations::name,
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(RosterRow::from).collect())
+}
+
+/// Live records of some workers on a project between two dates (inclusive),
+/// by worker and day.
+pub fn live_of_workers(
+    conn: &mut PgConnection,
+    project_id: i64,
+    worker_ids: &[i64],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<AttendanceRecord>, DbError> {
+    Ok(attendance_records::table
+        .filter(attendance_records::project_id.eq(project_id))
+        .filter(attendance_records::worker_id.eq_any(worker_ids))
+        .filter(attendance_records::work_date.between(from, to))
+        .filter(attendance_records::superseded_at.is_null())
+        .order((attendance_records::worker_id, attendance_records::work_date))
         .select(AttendanceRecord::as_select())
         .load(conn)?)
 }

@@ -10,6 +10,7 @@
 //! work, never on the async workers.
 
 pub mod attendance;
+pub mod attendance_read;
 pub mod organizations;
 pub mod projects;
 pub mod roster;
