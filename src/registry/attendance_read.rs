@@ -67,7 +67,7 @@ pub struct AttendanceQuery<'a> {
     pub today: NaiveDate,
 }
 
-/// A period in `YYYY-MM`, not after the current month in China.
+/// The period asked for: required here, then read as a payroll's period is.
 fn parse_period(value: Option<&str>, today: NaiveDate) -> Result<Period, AppError> {
     let value = value.ok_or_else(|| {
         AppError::field(
@@ -76,16 +76,7 @@ fn parse_period(value: Option<&str>, today: NaiveDate) -> Result<Period, AppErro
             "period is required, as YYYY-MM (e.g. 2026-10)",
         )
     })?;
-    let period = Period::parse(value)
-        .map_err(|e| AppError::field("period", ErrorCode::from(e.code()), e.to_string()))?;
-    match Period::containing(today) {
-        Some(current) if period > current => Err(AppError::field(
-            "period",
-            ErrorCode::PeriodInFuture,
-            format!("{period} has not begun yet; the current period is {current}"),
-        )),
-        _ => Ok(period),
-    }
+    crate::payroll::submit::parse_period(value, today)
 }
 
 /// One page of the period's attendance. Only live records count: a record

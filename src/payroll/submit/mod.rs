@@ -10,6 +10,8 @@
 //! here: the handler extracts, authorises, and renders the [`Outcome`].
 
 mod parse;
+/// Also how other reads take a `?period=`: well formed, and not after this month.
+pub(crate) use parse::parse_period;
 mod store;
 
 use chrono::{DateTime, NaiveDate, Utc};
