@@ -23,6 +23,9 @@
 //! row's credit or minus its debit), in either order (`DesByTime`), the page's
 //! opening and closing balances follow; when they do not, both stay `None`
 //! rather than guessed. Amounts are fen (inferred: FIELDS.md).
+//!
+//! At about 600 lines it keeps QHISD's request, answer and paging together, the
+//! way the bank documents them.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;

@@ -18,6 +18,10 @@
 //! - several `Ustrd` lines are joined with a space;
 //! - a transaction amount is `TxDtls/Amt`, else `AmtDtls/TxAmt/Amt`, else
 //!   `AmtDtls/InstdAmt/Amt`.
+//!
+//! Longer than our usual ~600 lines: one streaming state machine serves three
+//! messages in three versions, and splitting it would spread one element path
+//! over several files.
 
 use std::io::BufRead;
 
