@@ -228,6 +228,7 @@ fn main() {
             pool,
             clock: clock(),
             token_limiter: Default::default(),
+            data_dir: std::env::temp_dir().join("wagebridge-bench-payroll"),
         });
         let app = test::init_service(
             App::new()

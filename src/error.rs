@@ -110,6 +110,7 @@ error_codes! {
     InvalidProjectCode = "INVALID_PROJECT_CODE", 422, "a project code is not 1–40 letters, digits, - or _";
     InvalidAccountNumber = "INVALID_ACCOUNT_NUMBER", 422, "a wage account number cannot be read";
     EndBeforeStart = "END_BEFORE_START", 422, "an end date lies before its start date";
+    BankConnectionInvalid = "BANK_CONNECTION_INVALID", 422, "a bank connection cannot be used as given (a certificate or key file missing or unreadable, a directory that cannot be made)";
     UnknownOrganization = "UNKNOWN_ORGANIZATION", 422, "an organisation named by USCC is not registered";
     WrongOrganizationKind = "WRONG_ORGANIZATION_KIND", 422, "an organisation named is not of the kind the field needs";
     EmployerNotOnProject = "EMPLOYER_NOT_ON_PROJECT", 422, "the employer is not on this project";
@@ -128,6 +129,12 @@ error_codes! {
     IdempotencyKeyInUse = "IDEMPOTENCY_KEY_IN_USE", 409, "the first request with this key is still running";
     ClockBackwards = "CLOCK_BACKWARDS", 409, "the business clock never moves backwards";
     LineNotAccepted = "LINE_NOT_ACCEPTED", 409, "the payroll line was rejected: it has no link to send and nothing to confirm";
+    // The bank link.
+    BankCodeTaken = "BANK_CODE_TAKEN", 409, "the bank code already names another bank's connection";
+    NoWageAccount = "NO_WAGE_ACCOUNT", 409, "the project has no dedicated wage account yet";
+    BankNotConnected = "BANK_NOT_CONNECTED", 409, "the wage account's bank has no connection: the payroll cannot be disbursed";
+    NothingToDisburse = "NOTHING_TO_DISBURSE", 409, "no approved line is waiting to be paid";
+    DisbursementNotHeld = "DISBURSEMENT_NOT_HELD", 409, "the batch is not held, so it cannot be released";
     // Too much at once.
     TooManyUploads = "TOO_MANY_UPLOADS", 429, "too many uploads of this organisation (or in all) run at once; retry after Retry-After";
     // Our side.

@@ -7,6 +7,7 @@
 //! - [`db`]: PostgreSQL through diesel; the database guards the invariants.
 //! - [`registry`]: registry use cases: organisations, projects, wage accounts, roster, attendance.
 //! - [`payroll`]: payroll use cases: submit, read, approve, settings, pay slips.
+//! - [`banking`]: the bank link: connections, disbursement batches, the bank outbox, inbound files, statements.
 //! - [`api`]: the HTTP API (actix-web), problem+json errors, OpenAPI.
 //! - [`server`]: assembling and running the HTTP server; [`tls`] its certificates.
 //! - [`certs`]: development certificates (`wagebridge certs dev`).
@@ -14,6 +15,7 @@
 
 pub mod access;
 pub mod api;
+pub mod banking;
 pub mod certs;
 pub mod clock;
 pub mod config;

@@ -90,6 +90,7 @@ pub async fn serve(settings: &Settings, pool: PgPool, clock: Clock) -> anyhow::R
         pool: pool.clone(),
         clock: clock.clone(),
         token_limiter: Default::default(),
+        data_dir: settings.data_dir.clone(),
     });
     let max_body = settings.max_body_bytes;
     crate::tabular::Limits::configure(crate::tabular::Limits::with_max_rows(

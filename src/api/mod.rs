@@ -31,6 +31,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Per-address limit on the token endpoints (`/v1/confirmations`, `/v1/payslips`, `/w`).
     pub token_limiter: rate_limit::RateLimiter,
+    /// The service's data directory: raw bank files are kept under it.
+    pub data_dir: std::path::PathBuf,
 }
 
 /// Registers every route, body limits and error handlers on an actix app.

@@ -10,6 +10,8 @@
 //! everything that depends on "today" also has a variant taking the date.
 
 pub mod bank_card;
+pub mod bank_ids;
+pub mod disbursement;
 pub mod mask;
 pub mod minimum_wage;
 pub mod money;

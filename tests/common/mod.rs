@@ -247,6 +247,8 @@ pub struct TestApp {
     /// The app's business clock; simulated unless the test asked for the real one.
     pub clock: Clock,
     call: CallFn,
+    /// The app's data directory (raw bank files), removed with the app.
+    pub data_dir: tempfile::TempDir,
 }
 
 /// Where a test's business clock stands: after the October 2026 payrolls the
@@ -316,10 +318,12 @@ impl TestApp {
     pub async fn with_clock(clock: Clock) -> TestApp {
         let db = TestDb::new();
         let pool = db.pool();
+        let data_dir = tempfile::tempdir().expect("a data directory for the test app");
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             clock: clock.clone(),
             token_limiter: Default::default(),
+            data_dir: data_dir.path().to_path_buf(),
         });
         let service = std::rc::Rc::new(
             test::init_service(
@@ -342,6 +346,7 @@ impl TestApp {
             pool,
             clock,
             call,
+            data_dir,
         }
     }
 

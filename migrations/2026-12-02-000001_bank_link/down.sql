@@ -1,0 +1,15 @@
+DROP TABLE bank_statement_entries;
+DROP TABLE bank_statements;
+DROP TABLE bank_file_findings;
+DROP TABLE bank_file_receipts;
+DROP TABLE bank_files;
+DROP TABLE bank_outbox_attempts;
+DROP TABLE bank_outbox;
+DROP TRIGGER disbursement_lines_transition ON disbursement_lines;
+DROP FUNCTION disbursement_line_transition();
+DROP TABLE disbursement_line_events;
+DROP TABLE disbursement_lines;
+DROP TABLE disbursement_batch_events;
+DROP TABLE disbursement_batches;
+DROP TABLE bank_connection_codes;
+DROP TABLE bank_connections;

@@ -1,0 +1,13 @@
+//! Banking use cases: the money path between a project's dedicated account
+//! and the workers' cards.
+//!
+//! - [`config`]: what a bank connection is configured with (dialect, transport).
+//!
+//! The tables are in `migrations/2026-12-02-000001_bank_link`: connections,
+//! disbursement batches with one attempt per payroll line (the states are
+//! [`crate::domain::disbursement`]), the bank outbox, inbound bank files and
+//! the statements read from them. Like every use case here, these hold no
+//! actix type and own their transactions; the job runner (`crate::jobs`)
+//! drives the outbox and the inboxes.
+
+pub mod config;
