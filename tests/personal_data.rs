@@ -132,7 +132,8 @@ async fn misplaced_ids_and_cards_are_never_echoed_in_answers_or_logs() {
         pool: app.pool.clone(),
         clock: app.clock.clone(),
         token_limiter: Default::default(),
-        data_dir: std::env::temp_dir().join(format!("wagebridge-personal-data-{}", std::process::id())),
+        data_dir: std::env::temp_dir()
+            .join(format!("wagebridge-personal-data-{}", std::process::id())),
     });
     let service = test::init_service(
         App::new()
