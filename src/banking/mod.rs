@@ -2,6 +2,7 @@
 //! and the workers' cards.
 //!
 //! - [`config`]: what a bank connection is configured with (dialect, transport).
+//! - [`transport`]: opening a connection's transport from that configuration.
 //!
 //! The tables are in `migrations/2026-12-02-000001_bank_link`: connections,
 //! disbursement batches with one attempt per payroll line (the states are
@@ -11,3 +12,4 @@
 //! drives the outbox and the inboxes.
 
 pub mod config;
+pub mod transport;
