@@ -124,8 +124,9 @@ pub fn next(state: AttemptState, signal: Signal) -> Transition {
         (_, G::Dispatched) => Unchanged,
 
         (S::Reserved | S::Sent | S::Unknown, G::Accepted) => To(S::Accepted),
-        (S::Accepted | S::Settled, G::Accepted) => Unchanged,
-        (S::Rejected, G::Accepted) => Conflict("ACCEPTED_AFTER_REJECTED"),
+        // A late "accepted" after the outcome is stale, not a contradiction:
+        // the bank accepted the line and then decided it.
+        (S::Accepted | S::Settled | S::Rejected, G::Accepted) => Unchanged,
 
         (S::Reserved | S::Sent | S::Accepted, G::Unknown) => To(S::Unknown),
         (S::Unknown | S::Settled | S::Rejected, G::Unknown) => Unchanged,
