@@ -123,7 +123,7 @@ pub fn connect_bank(app: &TestApp, w: &World) -> Bank {
         accounts: vec![AccountConfig {
             number: ACCOUNT.to_owned(),
             name: Some(ACCOUNT_NAME.to_owned()),
-            opening_balance: Decimal::new(1_000_000_00, 2),
+            opening_balance: Decimal::new(100_000_000, 2),
         }],
         ..Config::default()
     }
