@@ -33,6 +33,11 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Most data rows one upload (roster, attendance, payroll) may hold.
     pub max_upload_rows: usize,
+    /// Failed attempts to hand a bank file over before its outbox entry is dead.
+    pub bank_max_attempts: u32,
+    /// Whether `serve` runs the background jobs (bank outbox, purges);
+    /// `WAGEBRIDGE_JOBS=off` makes an instance that only serves HTTP.
+    pub jobs: bool,
 }
 
 /// The optional TOML file; every key is optional.
@@ -48,10 +53,13 @@ struct FileSettings {
     log_format: Option<LogFormat>,
     max_body_bytes: Option<usize>,
     max_upload_rows: Option<usize>,
+    bank_max_attempts: Option<u32>,
+    jobs: Option<bool>,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+pub const DEFAULT_BANK_MAX_ATTEMPTS: u32 = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -138,6 +146,31 @@ impl Settings {
                 .unwrap_or(crate::tabular::Limits::default().max_rows),
         };
 
+        let bank_max_attempts = match env("WAGEBRIDGE_BANK_MAX_ATTEMPTS") {
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ConfigError::Env {
+                    name: "WAGEBRIDGE_BANK_MAX_ATTEMPTS",
+                    reason: format!("{v:?} is not a positive number of attempts"),
+                })?,
+            None => from_file
+                .bank_max_attempts
+                .unwrap_or(DEFAULT_BANK_MAX_ATTEMPTS),
+        };
+        let jobs = match env("WAGEBRIDGE_JOBS").as_deref() {
+            Some("on") => true,
+            Some("off") => false,
+            Some(other) => {
+                return Err(ConfigError::Env {
+                    name: "WAGEBRIDGE_JOBS",
+                    reason: format!("{other:?} is neither \"on\" nor \"off\""),
+                })
+            }
+            None => from_file.jobs.unwrap_or(true),
+        };
+
         Ok(Settings {
             database_url: env("DATABASE_URL").or(from_file.database_url),
             bind,
@@ -157,6 +190,8 @@ impl Settings {
             log_format,
             max_body_bytes,
             max_upload_rows,
+            bank_max_attempts,
+            jobs,
         })
     }
 }

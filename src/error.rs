@@ -135,6 +135,7 @@ error_codes! {
     BankNotConnected = "BANK_NOT_CONNECTED", 409, "the wage account's bank has no connection: the payroll cannot be disbursed";
     NothingToDisburse = "NOTHING_TO_DISBURSE", 409, "no approved line is waiting to be paid";
     DisbursementNotHeld = "DISBURSEMENT_NOT_HELD", 409, "the batch is not held, so it cannot be released";
+    OutboxEntryNotDead = "OUTBOX_ENTRY_NOT_DEAD", 409, "the bank outbox entry is not dead, so it cannot be retried";
     // Too much at once.
     TooManyUploads = "TOO_MANY_UPLOADS", 429, "too many uploads of this organisation (or in all) run at once; retry after Retry-After";
     // Our side.

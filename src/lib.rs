@@ -8,6 +8,7 @@
 //! - [`registry`]: registry use cases: organisations, projects, wage accounts, roster, attendance.
 //! - [`payroll`]: payroll use cases: submit, read, approve, settings, pay slips.
 //! - [`banking`]: the bank link: connections, disbursement batches, the bank outbox, inbound files, statements.
+//! - [`jobs`]: the job runner: the bank outbox dispatcher, purges.
 //! - [`api`]: the HTTP API (actix-web), problem+json errors, OpenAPI.
 //! - [`server`]: assembling and running the HTTP server; [`tls`] its certificates.
 //! - [`certs`]: development certificates (`wagebridge certs dev`).
@@ -22,6 +23,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod jobs;
 pub mod notify;
 pub mod paging;
 pub mod payroll;

@@ -14,6 +14,8 @@ use wagebridge::registry::organizations::OrganizationInput;
 use wagebridge::server::{self, Database};
 use wagebridge::{db, telemetry};
 
+mod outbox_cli;
+
 #[derive(Parser)]
 #[command(
     name = "wagebridge",
@@ -64,6 +66,11 @@ enum Command {
     Certs {
         #[command(subcommand)]
         command: CertsCommand,
+    },
+    /// The bank outbox: files waiting to be handed to banks.
+    Outbox {
+        #[command(subcommand)]
+        command: outbox_cli::OutboxCommand,
     },
 }
 
@@ -262,6 +269,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             drop(database);
             result
         }
+        Command::Outbox { command } => outbox_cli::run(command, &settings),
         Command::Migrate => {
             let database = Database::open(&settings)?;
             database.migrated_pool(1)?;

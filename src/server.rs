@@ -86,6 +86,7 @@ fn ensure_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
 /// Runs the HTTP(S) server until SIGINT/SIGTERM, with `clock` as the business clock.
 pub async fn serve(settings: &Settings, pool: PgPool, clock: Clock) -> anyhow::Result<()> {
     start_notifier(settings, &pool, &clock)?;
+    start_jobs(settings, &pool, &clock);
     let state = web::Data::new(AppState {
         pool: pool.clone(),
         clock: clock.clone(),
@@ -139,6 +140,24 @@ fn start_notifier(settings: &Settings, pool: &PgPool, clock: &Clock) -> anyhow::
     let sink = notify.sink();
     Dispatcher::new(pool.clone(), clock.clone(), notify, sink).spawn(Duration::from_secs(2));
     Ok(())
+}
+
+/// Starts the job runner (bank outbox, purges; see [`crate::jobs`]), unless
+/// `WAGEBRIDGE_JOBS=off` asks for an instance that only serves HTTP.
+fn start_jobs(settings: &Settings, pool: &PgPool, clock: &Clock) {
+    if !settings.jobs {
+        tracing::info!(
+            "background jobs are off (WAGEBRIDGE_JOBS=off): this instance only serves HTTP"
+        );
+        return;
+    }
+    let context = crate::jobs::JobContext {
+        clock: clock.clone(),
+        data_dir: settings.data_dir.clone(),
+        instance: crate::jobs::instance::instance_id().to_owned(),
+        bank_max_attempts: settings.bank_max_attempts,
+    };
+    crate::jobs::start(pool, crate::jobs::standard_jobs(&context));
 }
 
 /// The rustls server config when HTTPS is configured (see [`crate::tls`]).

@@ -200,3 +200,22 @@ pub fn release(conn: &mut PgConnection, organization_id: i64, key: &str) -> Resu
         .execute(conn)?;
     Ok(())
 }
+
+/// Deletes at most `limit` keys created before `cutoff`, answered or still
+/// `running` (no request runs that long); returns how many went. Keys are not
+/// business records, so they are purged rather than kept.
+pub fn delete_created_before(
+    conn: &mut PgConnection,
+    cutoff: DateTime<Utc>,
+    limit: i64,
+) -> Result<usize, DbError> {
+    let deleted = diesel::sql_query(
+        "DELETE FROM idempotency_keys WHERE (organization_id, key) IN ( \
+             SELECT organization_id, key FROM idempotency_keys \
+              WHERE created_at < $1 ORDER BY created_at LIMIT $2)",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(cutoff)
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .execute(conn)?;
+    Ok(deleted)
+}

@@ -3,6 +3,7 @@
 
 pub mod attendance;
 pub mod audit;
+pub mod bank_outbox;
 pub mod client_certificates;
 pub mod idempotency;
 pub mod local_cluster;
