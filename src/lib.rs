@@ -22,6 +22,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod jobs;
 pub mod notify;
 pub mod paging;
 pub mod payroll;

@@ -18,7 +18,7 @@ use utoipa::openapi::{Content, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    attendance, clock, confirmations, error, health, organizations, payrolls, projects, whoami,
+    attendance, bank_files, clock, confirmations, error, health, organizations, payrolls, projects, whoami,
     workers,
 };
 
@@ -54,6 +54,9 @@ use super::{
         whoami::whoami,
         clock::get_clock,
         clock::put_clock,
+        bank_files::upload,
+        bank_files::list,
+        bank_files::get_file,
     ),
     components(schemas(error::Problem, crate::tabular::UploadReport, crate::tabular::RowResult, crate::tabular::RowProblem)),
     modifiers(&BearerAuth, &Conventions),
@@ -64,6 +67,7 @@ use super::{
         (name = "attendance", description = "Daily attendance (考勤)"),
         (name = "payrolls", description = "Monthly payrolls (工资支付表): submission, matching, approval, exports, pay slips (工资清单)"),
         (name = "confirmations", description = "Workers confirm their payroll line (本人签字确认) with the token they were sent; no API key"),
+        (name = "bank", description = "Files banks send: status reports and statements, kept, applied once or quarantined"),
         (name = "admin", description = "Operating the service: the simulated business clock"),
     )
 )]

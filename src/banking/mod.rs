@@ -3,6 +3,7 @@
 //!
 //! - [`config`]: what a bank connection is configured with (dialect, transport).
 //! - [`transport`]: opening a connection's transport from that configuration.
+//! - [`inbound`]: every file a bank sends: kept, recognised, applied once or quarantined.
 //!
 //! The tables are in `migrations/2026-12-02-000001_bank_link`: connections,
 //! disbursement batches with one attempt per payroll line (the states are
@@ -13,3 +14,4 @@
 
 pub mod config;
 pub mod transport;
+pub mod inbound;

@@ -3,6 +3,7 @@
 
 pub mod attendance;
 pub mod audit;
+pub mod bank_files;
 pub mod client_certificates;
 pub mod idempotency;
 pub mod local_cluster;
@@ -10,6 +11,7 @@ pub mod organizations;
 pub mod payrolls;
 pub mod projects;
 pub mod roster;
+pub mod statements;
 pub mod schema;
 
 use diesel::pg::PgConnection;
