@@ -162,3 +162,42 @@ pub fn file_detail(
         findings,
     })
 }
+
+/// `wagebridge bank-file list`: one line per file, as a person reads it.
+pub fn render_table(list: &FileList) -> String {
+    let mut out = String::from("id\tstatus\tkind\treceipts\tfindings\tsize\treceived_at\tname\treason\n");
+    for f in &list.files {
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            f.file_id,
+            f.status,
+            f.kind.as_deref().unwrap_or("-"),
+            f.receipt_count,
+            f.finding_count,
+            f.size_bytes,
+            f.received_at.to_rfc3339(),
+            f.name.as_deref().unwrap_or("-"),
+            f.reason.as_deref().unwrap_or("-"),
+        ));
+    }
+    if let Some(next) = &list.next_cursor {
+        out.push_str(&format!("(more: --cursor {next})\n"));
+    }
+    out
+}
+
+/// What `bank-file list` prints: JSON or the table, every file (an admin's view).
+pub fn print_list(
+    conn: &mut PgConnection,
+    status: Option<&str>,
+    page: Page,
+    json: bool,
+) -> Result<String, AppError> {
+    let status = status.map(FileStatus::parse).transpose()?;
+    let list = list_files(conn, Viewer::Admin, status, page)?;
+    Ok(if json {
+        serde_json::to_string_pretty(&list).map_err(|_| AppError::Invariant("a file list is JSON"))?
+    } else {
+        render_table(&list)
+    })
+}
