@@ -37,6 +37,11 @@ pub fn routes(max_file_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) {
     }
 }
 
+/// A bank file's bytes, as the bank wrote them.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct RawFile(#[allow(dead_code)] Vec<u8>);
+
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UploadQuery {
@@ -55,7 +60,7 @@ pub struct UploadQuery {
     path = "/v1/bank/files",
     tag = "bank",
     params(UploadQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "the file, raw"),
+    request_body(content = RawFile, content_type = "application/octet-stream", description = "the file, raw (any content type)"),
     responses(
         (status = 201, body = Intake),
         (status = 200, description = "the same bytes came before", body = Intake),

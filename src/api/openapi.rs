@@ -102,6 +102,9 @@ const TABLE_UPLOADS: &[(&str, &str, &str)] = &[
     ("post", "/v1/projects/{code}/payrolls", "lines"),
 ];
 
+/// Operations whose body is a raw file of any content type (a bank file).
+const RAW_UPLOADS: &[(&str, &str)] = &[("post", "/v1/bank/files")];
+
 /// The conventions every operation follows, applied to the generated document.
 struct Conventions;
 
@@ -212,6 +215,9 @@ fn accepted_media_types(body: &mut RequestBody, method: &str, path: &str) {
     let upload = TABLE_UPLOADS
         .iter()
         .find(|(m, p, _)| *m == method && *p == path);
+    if RAW_UPLOADS.contains(&(method, path)) {
+        return;
+    }
     // A String body is documented as text/plain, which no handler reads.
     body.content.retain(|media, _| media == JSON);
     let Some((_, _, list_key)) = upload else {
