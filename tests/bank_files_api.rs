@@ -36,7 +36,13 @@ fn org_id(app: &TestApp, uscc: &str) -> i64 {
 /// Two banks with connections, the first with a sent batch of two lines.
 fn banks(app: &TestApp) -> Banks {
     let admin = party(app, OrgKind::Admin, 1, "wagebridge operations", None);
-    let contractor = party(app, OrgKind::Contractor, 3, "中建三局第一建设工程有限责任公司", None);
+    let contractor = party(
+        app,
+        OrgKind::Contractor,
+        3,
+        "中建三局第一建设工程有限责任公司",
+        None,
+    );
     let bank = party(app, OrgKind::Bank, 20, "中国工商银行武汉分行", None);
     let other_bank = party(app, OrgKind::Bank, 21, "招商银行武汉分行", None);
     let mut conn = app.db.conn();
@@ -133,10 +139,7 @@ async fn a_malformed_file_is_quarantined_listed_and_shown_by_the_cli() {
     assert_eq!(r.status, 201, "{}", r.text());
     let body = r.json();
     assert_eq!(body["status"], "quarantined");
-    assert!(
-        body["reason"].as_str().unwrap().contains("line"),
-        "{body}"
-    );
+    assert!(body["reason"].as_str().unwrap().contains("line"), "{body}");
     let id = body["file_id"].as_i64().unwrap();
     upload(&app, &b.bank.key, settled_report(&b.batch)).await;
 
@@ -153,7 +156,10 @@ async fn a_malformed_file_is_quarantined_listed_and_shown_by_the_cli() {
     assert_eq!(all["files"].as_array().unwrap().len(), 1);
     let next = all["next_cursor"].as_str().unwrap().to_owned();
     let page2 = app
-        .get(&b.admin.key, &format!("/v1/bank/files?limit=1&cursor={next}"))
+        .get(
+            &b.admin.key,
+            &format!("/v1/bank/files?limit=1&cursor={next}"),
+        )
         .await
         .json();
     assert_eq!(page2["files"][0]["file_id"], id);
@@ -167,7 +173,11 @@ async fn a_malformed_file_is_quarantined_listed_and_shown_by_the_cli() {
         .env("RUST_LOG", "warn")
         .output()
         .expect("run wagebridge");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(printed["files"][0]["file_id"], id);
     assert_eq!(printed["files"].as_array().unwrap().len(), 1);
@@ -178,17 +188,24 @@ async fn a_malformed_file_is_quarantined_listed_and_shown_by_the_cli() {
         .output()
         .expect("run wagebridge");
     let text = String::from_utf8_lossy(&table.stdout);
-    assert!(text.contains("quarantined") && text.contains("applied"), "{text}");
+    assert!(
+        text.contains("quarantined") && text.contains("applied"),
+        "{text}"
+    );
 }
 
 #[actix_web::test]
 async fn a_bank_sees_only_its_own_files_and_a_contractor_none() {
     let app = TestApp::new().await;
     let b = banks(&app);
-    let ours = upload(&app, &b.bank.key, settled_report(&b.batch)).await.json();
+    let ours = upload(&app, &b.bank.key, settled_report(&b.batch))
+        .await
+        .json();
     let id = ours["file_id"].as_i64().unwrap();
     // The other bank sends the same batch's answer: not its batch.
-    let theirs = upload(&app, &b.other_bank.key, b"<x/>".to_vec()).await.json();
+    let theirs = upload(&app, &b.other_bank.key, b"<x/>".to_vec())
+        .await
+        .json();
     assert_eq!(theirs["status"], "quarantined");
 
     let mine = app.get(&b.bank.key, "/v1/bank/files").await.json();

@@ -38,7 +38,9 @@ fn iso_bench() -> Bench {
 }
 
 fn icbc_bench() -> Bench {
-    bench(json!({"dialect": "icbc_cms", "cis": "120290001", "bank_code": "102", "id": "wagebridge.y.1202"}))
+    bench(
+        json!({"dialect": "icbc_cms", "cis": "120290001", "bank_code": "102", "id": "wagebridge.y.1202"}),
+    )
 }
 
 fn bench(dialect: serde_json::Value) -> Bench {
@@ -46,8 +48,13 @@ fn bench(dialect: serde_json::Value) -> Bench {
     let mut conn = db.conn();
     let data = tempfile::tempdir().expect("data dir");
     let bank_id = bank_seed::organization(&mut conn, "bank", 900);
-    let connection_id =
-        bank_seed::connection(&mut conn, bank_id, &dialect, &data.path().join("fx"), BANK_CODE);
+    let connection_id = bank_seed::connection(
+        &mut conn,
+        bank_id,
+        &dialect,
+        &data.path().join("fx"),
+        BANK_CODE,
+    );
     Bench {
         db,
         conn,
@@ -100,7 +107,13 @@ fn line(e2e: &str, code: &str, reason: Option<&str>) -> LineStatus {
     }
 }
 
-fn pain002(id: &str, batch: &str, group: &str, reason: Option<&str>, lines: Vec<LineStatus>) -> String {
+fn pain002(
+    id: &str,
+    batch: &str,
+    group: &str,
+    reason: Option<&str>,
+    lines: Vec<LineStatus>,
+) -> String {
     let report = StatusReport {
         message_id: Some(id.to_owned()),
         created_at: Some(at()),
@@ -148,7 +161,14 @@ fn debit(e2e: &str, amount: &str) -> Entry {
     }
 }
 
-fn camt053(account: &str, id: &str, seq: u64, open: &str, close: &str, entries: Vec<Entry>) -> String {
+fn camt053(
+    account: &str,
+    id: &str,
+    seq: u64,
+    open: &str,
+    close: &str,
+    entries: Vec<Entry>,
+) -> String {
     let statement = Statement {
         kind: StatementKind::Statement,
         statement_id: id.to_owned(),
@@ -193,7 +213,10 @@ fn a_status_report_moves_each_attempt_and_records_why() {
         ],
     );
     let intake = b.take(xml);
-    assert_eq!((intake.status.as_str(), intake.kind.as_deref()), ("applied", Some("pain.002")));
+    assert_eq!(
+        (intake.status.as_str(), intake.kind.as_deref()),
+        ("applied", Some("pain.002"))
+    );
     assert!(!intake.duplicate);
     assert_eq!(state(&mut b.conn, s.batch_id, 1), "settled");
     assert_eq!(state(&mut b.conn, s.batch_id, 2), "rejected");
@@ -209,7 +232,12 @@ fn a_status_report_moves_each_attempt_and_records_why() {
         intake.file_id
     ));
     assert_eq!(events, 2);
-    let raw = b.data.path().join("bank-files").join(&intake.sha256[..2]).join(&intake.sha256);
+    let raw = b
+        .data
+        .path()
+        .join("bank-files")
+        .join(&intake.sha256[..2])
+        .join(&intake.sha256);
     assert!(raw.is_file(), "the raw file is kept under its hash");
 }
 
@@ -217,7 +245,13 @@ fn a_status_report_moves_each_attempt_and_records_why() {
 fn the_same_file_twice_is_one_more_receipt_and_applied_once() {
     let mut b = iso_bench();
     let s = b.batch(2, 2);
-    let xml = pain002("R2", &s.message_id, "ACSP", None, vec![line(&s.e2e(1), "ACSP", None)]);
+    let xml = pain002(
+        "R2",
+        &s.message_id,
+        "ACSP",
+        None,
+        vec![line(&s.e2e(1), "ACSP", None)],
+    );
     let first = b.take(xml.clone());
     let second = b.take(xml);
     assert!(second.duplicate);
@@ -225,29 +259,57 @@ fn the_same_file_twice_is_one_more_receipt_and_applied_once() {
     assert_eq!(second.status, "applied");
     assert_eq!(b.count("SELECT count(*) AS n FROM bank_files"), 1);
     assert_eq!(b.count("SELECT count(*) AS n FROM bank_file_receipts"), 2);
-    assert_eq!(b.count("SELECT count(*) AS n FROM disbursement_line_events"), 1);
+    assert_eq!(
+        b.count("SELECT count(*) AS n FROM disbursement_line_events"),
+        1
+    );
 }
 
 #[test]
 fn repeated_and_out_of_order_reports_never_put_an_attempt_in_a_wrong_state() {
     let mut b = iso_bench();
     let s = b.batch(3, 2);
-    b.take(pain002("R3a", &s.message_id, "ACSC", None, vec![line(&s.e2e(1), "ACSC", None)]));
+    b.take(pain002(
+        "R3a",
+        &s.message_id,
+        "ACSC",
+        None,
+        vec![line(&s.e2e(1), "ACSC", None)],
+    ));
     // An older "accepted" arrives after the settlement: nothing moves back.
-    let late = b.take(pain002("R3b", &s.message_id, "ACSP", None, vec![line(&s.e2e(1), "ACSP", None)]));
+    let late = b.take(pain002(
+        "R3b",
+        &s.message_id,
+        "ACSP",
+        None,
+        vec![line(&s.e2e(1), "ACSP", None)],
+    ));
     assert_eq!(state(&mut b.conn, s.batch_id, 1), "settled");
     assert_eq!(codes(&late), ["REPEATED_REPORT"]);
     // A rejection after the settlement contradicts a final state.
-    let contra = b.take(pain002("R3c", &s.message_id, "RJCT", None, vec![line(&s.e2e(1), "RJCT", Some("AC04"))]));
+    let contra = b.take(pain002(
+        "R3c",
+        &s.message_id,
+        "RJCT",
+        None,
+        vec![line(&s.e2e(1), "RJCT", Some("AC04"))],
+    ));
     assert_eq!(state(&mut b.conn, s.batch_id, 1), "settled");
-    assert!(codes(&contra).contains(&"REJECTED_AFTER_SETTLED"), "{:?}", contra.findings);
+    assert!(
+        codes(&contra).contains(&"REJECTED_AFTER_SETTLED"),
+        "{:?}",
+        contra.findings
+    );
     // The same line twice in one file: the first status only.
     let twice = b.take(pain002(
         "R3d",
         &s.message_id,
         "PART",
         None,
-        vec![line(&s.e2e(2), "ACSP", None), line(&s.e2e(2), "RJCT", Some("AC04"))],
+        vec![
+            line(&s.e2e(2), "ACSP", None),
+            line(&s.e2e(2), "RJCT", Some("AC04")),
+        ],
     ));
     assert_eq!(state(&mut b.conn, s.batch_id, 2), "accepted");
     assert!(codes(&twice).contains(&"DUPLICATE_LINE_STATUS"));
@@ -276,7 +338,10 @@ fn a_group_status_without_lines_applies_to_every_line_but_part_applies_to_none()
     assert_eq!(state(&mut b.conn, s.batch_id, 2), "settled");
     // Every line final: the batch is completed, with its event.
     assert_eq!(
-        b.count(&format!("SELECT count(*) AS n FROM disbursement_batches WHERE id = {} AND status = 'completed'", s.batch_id)),
+        b.count(&format!(
+            "SELECT count(*) AS n FROM disbursement_batches WHERE id = {} AND status = 'completed'",
+            s.batch_id
+        )),
         1
     );
     assert_eq!(
@@ -295,14 +360,32 @@ fn a_report_for_a_batch_we_never_sent_or_of_another_bank_is_quarantined_with_a_f
     // A batch of another bank's connection is just as unknown to this one.
     let other_bank = bank_seed::organization(&mut b.conn, "bank", 901);
     let dir = b.data.path().join("fx2");
-    let other = bank_seed::connection(&mut b.conn, other_bank, &json!({"dialect": "iso20022"}), &dir, "OTHER");
+    let other = bank_seed::connection(
+        &mut b.conn,
+        other_bank,
+        &json!({"dialect": "iso20022"}),
+        &dir,
+        "OTHER",
+    );
     let theirs = bank_seed::batch(&mut b.conn, other, "OTHER", 6, 1);
-    let intake = b.take(pain002("R6b", &theirs.message_id, "RJCT", None, vec![line(&theirs.e2e(1), "RJCT", Some("AC04"))]));
+    let intake = b.take(pain002(
+        "R6b",
+        &theirs.message_id,
+        "RJCT",
+        None,
+        vec![line(&theirs.e2e(1), "RJCT", Some("AC04"))],
+    ));
     assert_eq!(intake.status, "quarantined");
     assert_eq!(state(&mut b.conn, theirs.batch_id, 1), "sent");
     let unknown_line = {
         let s = b.batch(7, 1);
-        b.take(pain002("R6c", &s.message_id, "PART", None, vec![line("NOSUCHLINE", "ACSC", None)]))
+        b.take(pain002(
+            "R6c",
+            &s.message_id,
+            "PART",
+            None,
+            vec![line("NOSUCHLINE", "ACSC", None)],
+        ))
     };
     assert_eq!(codes(&unknown_line), ["UNKNOWN_LINE"]);
 }
@@ -314,7 +397,10 @@ fn a_malformed_or_foreign_file_is_quarantined_with_the_parsers_position() {
     assert_eq!(broken.status, "quarantined");
     let reason = broken.reason.unwrap();
     assert!(reason.contains("line"), "{reason}");
-    assert_eq!(b.count("SELECT count(*) AS n FROM bank_files WHERE status = 'quarantined'"), 1);
+    assert_eq!(
+        b.count("SELECT count(*) AS n FROM bank_files WHERE status = 'quarantined'"),
+        1
+    );
     let not_xml = b.take(&b"%PDF-1.4 not a bank file"[..]);
     assert_eq!(not_xml.status, "quarantined");
     assert!(not_xml.reason.unwrap().contains("无法识别"));
@@ -362,14 +448,38 @@ fn icbc_results_map_to_settled_rejected_and_unknown_and_b0012_changes_nothing() 
 fn statements_are_checked_for_continuity_per_account() {
     let mut b = iso_bench();
     let s = b.batch(9, 1);
-    let first = b.take(camt053(&s.account_number, "S1", 1, "100000.00", "120000.00", vec![]));
+    let first = b.take(camt053(
+        &s.account_number,
+        "S1",
+        1,
+        "100000.00",
+        "120000.00",
+        vec![],
+    ));
     assert_eq!(first.status, "applied");
     assert!(first.findings.is_empty(), "{:?}", first.findings);
-    b.take(camt053(&s.account_number, "S2", 2, "120000.00", "130000.00", vec![]));
-    let broken = b.take(camt053(&s.account_number, "S4", 4, "999.00", "999.00", vec![]));
+    b.take(camt053(
+        &s.account_number,
+        "S2",
+        2,
+        "120000.00",
+        "130000.00",
+        vec![],
+    ));
+    let broken = b.take(camt053(
+        &s.account_number,
+        "S4",
+        4,
+        "999.00",
+        "999.00",
+        vec![],
+    ));
     assert_eq!(codes(&broken), ["CONTINUITY_BREAK"]);
     let detail = &broken.findings[0].detail;
-    assert!(detail.contains("expected 3, got 4") && detail.contains("expected 130000.00, got 999.00"), "{detail}");
+    assert!(
+        detail.contains("expected 3, got 4") && detail.contains("expected 130000.00, got 999.00"),
+        "{detail}"
+    );
     let continuity = |b: &mut Bench, id: &str, value: &str| {
         b.count(&format!(
             "SELECT count(*) AS n FROM bank_statements WHERE statement_id = '{id}' AND continuity = '{value}' AND wage_account_id = {}",
@@ -380,20 +490,39 @@ fn statements_are_checked_for_continuity_per_account() {
     assert_eq!(continuity(&mut b, "S2", "continuous"), 1);
     assert_eq!(continuity(&mut b, "S4", "break"), 1);
     // The same statement in another file is not stored twice.
-    let again = b.take(camt053(&s.account_number, "S2", 2, "120000.00", "130000.00", vec![debit("X", "1.00")]));
+    let again = b.take(camt053(
+        &s.account_number,
+        "S2",
+        2,
+        "120000.00",
+        "130000.00",
+        vec![debit("X", "1.00")],
+    ));
     assert_eq!(codes(&again), ["DUPLICATE_STATEMENT"]);
     assert_eq!(b.count("SELECT count(*) AS n FROM bank_statements"), 3);
     // An account that is no wage account: kept, with a finding.
     let stranger = b.take(camt053("99990000111122", "X1", 1, "0.00", "0.00", vec![]));
-    assert_eq!((stranger.status.as_str(), codes(&stranger)), ("applied", vec!["UNKNOWN_ACCOUNT"]));
-    assert!(!stranger.findings[0].detail.contains("99990000111122"), "masked");
+    assert_eq!(
+        (stranger.status.as_str(), codes(&stranger)),
+        ("applied", vec!["UNKNOWN_ACCOUNT"])
+    );
+    assert!(
+        !stranger.findings[0].detail.contains("99990000111122"),
+        "masked"
+    );
 }
 
 #[test]
 fn a_booked_debit_settles_a_sent_attempt_and_contradicts_a_rejected_one() {
     let mut b = iso_bench();
     let s = b.batch(10, 2);
-    b.take(pain002("R10", &s.message_id, "PART", None, vec![line(&s.e2e(2), "RJCT", Some("AC04"))]));
+    b.take(pain002(
+        "R10",
+        &s.message_id,
+        "PART",
+        None,
+        vec![line(&s.e2e(2), "RJCT", Some("AC04"))],
+    ));
     let intake = b.take(camt053(
         &s.account_number,
         "S10",
@@ -405,7 +534,11 @@ fn a_booked_debit_settles_a_sent_attempt_and_contradicts_a_rejected_one() {
     assert_eq!(intake.status, "applied");
     assert_eq!(state(&mut b.conn, s.batch_id, 1), "settled");
     assert_eq!(state(&mut b.conn, s.batch_id, 2), "rejected");
-    assert!(codes(&intake).contains(&"DEBIT_AFTER_REJECTED"), "{:?}", intake.findings);
+    assert!(
+        codes(&intake).contains(&"DEBIT_AFTER_REJECTED"),
+        "{:?}",
+        intake.findings
+    );
     assert_eq!(
         b.count("SELECT count(*) AS n FROM disbursement_line_events WHERE cause = 'statement' AND to_state = 'settled'"),
         1
@@ -426,22 +559,30 @@ fn every_sample_a_bank_sends_is_taken_in_or_quarantined_with_a_reason() {
     let mut seen = 0;
     for (dir, icbc) in samples {
         let mut b = if icbc { icbc_bench() } else { iso_bench() };
-        let mut entries: Vec<_> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
-            .expect("samples")
-            .map(|e| e.unwrap().path())
-            .collect();
+        let mut entries: Vec<_> =
+            std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+                .expect("samples")
+                .map(|e| e.unwrap().path())
+                .collect();
         entries.sort();
         for path in entries {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             let intake = b.take(std::fs::read(&path).unwrap());
             seen += 1;
-            let statement = name.starts_with("camt.") || name.contains("QHISD.response") || name.contains("QPD.response");
-            let status = name.starts_with("pain.002") || name.contains("QPAYPER.response") || name.contains("PAYPER.response");
+            let statement = name.starts_with("camt.")
+                || name.contains("QHISD.response")
+                || name.contains("QPD.response");
+            let status = name.starts_with("pain.002")
+                || name.contains("QPAYPER.response")
+                || name.contains("PAYPER.response");
             // A verbatim template of field descriptions is no message.
             let template = name.ends_with("-template.xml");
             if statement && !template {
                 assert_eq!(intake.status, "applied", "{name}: {intake:?}");
-                let stored = b.count(&format!("SELECT count(*) AS n FROM bank_statements WHERE file_id = {}", intake.file_id));
+                let stored = b.count(&format!(
+                    "SELECT count(*) AS n FROM bank_statements WHERE file_id = {}",
+                    intake.file_id
+                ));
                 assert!(
                     stored >= 1 || codes(&intake).contains(&"DUPLICATE_STATEMENT"),
                     "{name}: no statement stored: {intake:?}"
@@ -454,7 +595,10 @@ fn every_sample_a_bank_sends_is_taken_in_or_quarantined_with_a_reason() {
                 // Requests (pain.001, PAYPER, QHISD queries), other banks' formats.
                 assert_eq!(intake.status, "quarantined", "{name}: {intake:?}");
             }
-            assert!(intake.reason.is_some() || intake.status == "applied", "{name}");
+            assert!(
+                intake.reason.is_some() || intake.status == "applied",
+                "{name}"
+            );
         }
     }
     assert!(seen >= 30, "{seen} samples");
@@ -467,9 +611,14 @@ fn polling_takes_in_and_confirms_and_a_crash_before_confirm_reads_the_file_again
     let fx = b.data.path().join("fx");
     let inbox = fx.join("inbox");
     std::fs::create_dir_all(&inbox).unwrap();
-    std::fs::write(inbox.join("status-1.xml"), pain002("P1", &s.message_id, "ACSC", None, vec![])).unwrap();
+    std::fs::write(
+        inbox.join("status-1.xml"),
+        pain002("P1", &s.message_id, "ACSC", None, vec![]),
+    )
+    .unwrap();
     // A process that crashed after take_in, before confirm:
-    let exchange = FileExchange::new(fx.join("outbox"), &inbox, b.data.path().join("bank-files")).unwrap();
+    let exchange =
+        FileExchange::new(fx.join("outbox"), &inbox, b.data.path().join("bank-files")).unwrap();
     let receipt = exchange.receive().unwrap();
     assert_eq!(receipt.files.len(), 1);
     let file = &receipt.files[0];
@@ -485,16 +634,35 @@ fn polling_takes_in_and_confirms_and_a_crash_before_confirm_reads_the_file_again
     // The next instance polls: the file is still there, read again, recognised.
     let pool = b.db.pool();
     let round = wagebridge::jobs::inbound::poll_once(&pool, &b.clock, b.data.path()).unwrap();
-    assert_eq!((round.files_taken_in, round.duplicates), (1, 1), "{round:?}");
+    assert_eq!(
+        (round.files_taken_in, round.duplicates),
+        (1, 1),
+        "{round:?}"
+    );
     assert!(round.errors.is_empty(), "{round:?}");
-    assert!(!inbox.join("status-1.xml").exists(), "confirmed: it left the inbox");
+    assert!(
+        !inbox.join("status-1.xml").exists(),
+        "confirmed: it left the inbox"
+    );
     assert!(inbox.join("processed").join("status-1.xml").exists());
     assert_eq!(b.count("SELECT count(*) AS n FROM bank_file_receipts"), 2);
-    assert_eq!(b.count("SELECT count(*) AS n FROM disbursement_line_events"), 2, "applied once");
+    assert_eq!(
+        b.count("SELECT count(*) AS n FROM disbursement_line_events"),
+        2,
+        "applied once"
+    );
     // A new file in the next round, and an empty round after it.
-    std::fs::write(inbox.join("stmt.xml"), camt053(&s.account_number, "SP1", 1, "10000.00", "0.00", vec![])).unwrap();
+    std::fs::write(
+        inbox.join("stmt.xml"),
+        camt053(&s.account_number, "SP1", 1, "10000.00", "0.00", vec![]),
+    )
+    .unwrap();
     let round = wagebridge::jobs::inbound::poll_once(&pool, &b.clock, b.data.path()).unwrap();
-    assert_eq!((round.files_taken_in, round.duplicates, round.quarantined), (1, 0, 0), "{round:?}");
+    assert_eq!(
+        (round.files_taken_in, round.duplicates, round.quarantined),
+        (1, 0, 0),
+        "{round:?}"
+    );
     let round = wagebridge::jobs::inbound::poll_once(&pool, &b.clock, b.data.path()).unwrap();
     assert_eq!(round.files_taken_in, 0);
     let _ = b.bank_id;
@@ -505,9 +673,12 @@ fn a_connection_polled_by_another_instance_is_skipped() {
     use diesel::RunQueryDsl;
     let mut b = iso_bench();
     let mut other = b.db.conn();
-    diesel::sql_query(format!("SELECT pg_advisory_lock({}, {})", 0x1B0D, b.connection_id))
-        .execute(&mut other)
-        .unwrap();
+    diesel::sql_query(format!(
+        "SELECT pg_advisory_lock({}, {})",
+        0x1B0D, b.connection_id
+    ))
+    .execute(&mut other)
+    .unwrap();
     let pool = b.db.pool();
     let round = wagebridge::jobs::inbound::poll_once(&pool, &b.clock, b.data.path()).unwrap();
     assert_eq!((round.connections_busy, round.connections_polled), (1, 0));

@@ -18,8 +18,8 @@ use utoipa::openapi::{Content, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    attendance, bank_files, clock, confirmations, error, health, organizations, payrolls, projects, whoami,
-    workers,
+    attendance, bank_files, clock, confirmations, error, health, organizations, payrolls, projects,
+    whoami, workers,
 };
 
 #[derive(OpenApi)]

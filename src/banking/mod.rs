@@ -13,5 +13,5 @@
 //! drives the outbox and the inboxes.
 
 pub mod config;
-pub mod transport;
 pub mod inbound;
+pub mod transport;

@@ -11,8 +11,8 @@ pub mod organizations;
 pub mod payrolls;
 pub mod projects;
 pub mod roster;
-pub mod statements;
 pub mod schema;
+pub mod statements;
 
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};

@@ -87,7 +87,10 @@ pub fn previous(
             .order(bank_statements::sequence_number.desc())
             .first(conn)
             .optional(),
-        None => base.order(bank_statements::id.desc()).first(conn).optional(),
+        None => base
+            .order(bank_statements::id.desc())
+            .first(conn)
+            .optional(),
     }
 }
 

@@ -53,7 +53,9 @@ pub fn poll_once(pool: &PgPool, clock: &Clock, data_dir: &Path) -> Result<PollRo
     let mut round = PollRound::default();
     for connection_id in bank_files::all_connection_ids(&mut conn)? {
         let Ok(lock_id) = i32::try_from(connection_id) else {
-            round.errors.push(format!("connection {connection_id}: id too large to lock"));
+            round
+                .errors
+                .push(format!("connection {connection_id}: id too large to lock"));
             continue;
         };
         let locked: Locked = diesel::sql_query("SELECT pg_try_advisory_lock($1, $2) AS locked")
@@ -71,7 +73,10 @@ pub fn poll_once(pool: &PgPool, clock: &Clock, data_dir: &Path) -> Result<PollRo
             .execute(&mut conn)?;
         round.connections_polled += 1;
         if let Err(e) = polled {
-            let line = format!("connection {connection_id}: {}", mask_numbers(&e.to_string()));
+            let line = format!(
+                "connection {connection_id}: {}",
+                mask_numbers(&e.to_string())
+            );
             tracing::warn!(connection_id, error = %line, "polling a bank connection failed");
             round.errors.push(line);
         }
@@ -132,7 +137,9 @@ fn record_refused(
         Ok(found) => found,
         // Unreadable even now: name it by where it lies, so it is listed once.
         Err(_) => (
-            hex::encode(Sha256::digest(refused.moved_to.to_string_lossy().as_bytes())),
+            hex::encode(Sha256::digest(
+                refused.moved_to.to_string_lossy().as_bytes(),
+            )),
             0,
         ),
     };

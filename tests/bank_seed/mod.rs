@@ -58,11 +58,13 @@ pub fn connection(
     .get_result::<Id>(conn)
     .expect("connection")
     .id;
-    diesel::sql_query("INSERT INTO bank_connection_codes (bank_code, connection_id) VALUES ($1, $2)")
-        .bind::<Text, _>(bank_code)
-        .bind::<BigInt, _>(id)
-        .execute(conn)
-        .expect("bank code");
+    diesel::sql_query(
+        "INSERT INTO bank_connection_codes (bank_code, connection_id) VALUES ($1, $2)",
+    )
+    .bind::<Text, _>(bank_code)
+    .bind::<BigInt, _>(id)
+    .execute(conn)
+    .expect("bank code");
     id
 }
 
@@ -86,7 +88,13 @@ impl Seeded {
 
 /// A project (tag `tag`, unique per database) whose wage account is at
 /// `bank_code`, with a sent batch of `lines` attempts of 5,000.00 each.
-pub fn batch(conn: &mut PgConnection, connection_id: i64, bank_code: &str, tag: u32, lines: usize) -> Seeded {
+pub fn batch(
+    conn: &mut PgConnection,
+    connection_id: i64,
+    bank_code: &str,
+    tag: u32,
+    lines: usize,
+) -> Seeded {
     let owner = organization(conn, "owner", tag * 10 + 1);
     let contractor = organization(conn, "contractor", tag * 10 + 2);
     let project = one(
@@ -132,7 +140,9 @@ pub fn batch(conn: &mut PgConnection, connection_id: i64, bank_code: &str, tag: 
         ),
     ];
     for sql in &statements {
-        diesel::sql_query(sql).execute(conn).unwrap_or_else(|e| panic!("{e}: {sql}"));
+        diesel::sql_query(sql)
+            .execute(conn)
+            .unwrap_or_else(|e| panic!("{e}: {sql}"));
     }
     let approval = one(
         conn,
@@ -162,7 +172,9 @@ pub fn batch(conn: &mut PgConnection, connection_id: i64, bank_code: &str, tag: 
         ),
     ];
     for sql in &rest {
-        diesel::sql_query(sql).execute(conn).unwrap_or_else(|e| panic!("{e}: {sql}"));
+        diesel::sql_query(sql)
+            .execute(conn)
+            .unwrap_or_else(|e| panic!("{e}: {sql}"));
     }
     Seeded {
         batch_id,

@@ -213,7 +213,9 @@ fn complete_batch(
             disbursement_batch_events::batch_id.eq(batch_id),
             disbursement_batch_events::status.eq("completed"),
             disbursement_batch_events::at.eq(now),
-            disbursement_batch_events::note.eq(Some("每笔付款均已入账或被拒 (every line settled or rejected)")),
+            disbursement_batch_events::note.eq(Some(
+                "每笔付款均已入账或被拒 (every line settled or rejected)",
+            )),
         ))
         .execute(conn)?;
     Ok(())

@@ -165,7 +165,8 @@ pub fn file_detail(
 
 /// `wagebridge bank-file list`: one line per file, as a person reads it.
 pub fn render_table(list: &FileList) -> String {
-    let mut out = String::from("id\tstatus\tkind\treceipts\tfindings\tsize\treceived_at\tname\treason\n");
+    let mut out =
+        String::from("id\tstatus\tkind\treceipts\tfindings\tsize\treceived_at\tname\treason\n");
     for f in &list.files {
         out.push_str(&format!(
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
@@ -196,7 +197,8 @@ pub fn print_list(
     let status = status.map(FileStatus::parse).transpose()?;
     let list = list_files(conn, Viewer::Admin, status, page)?;
     Ok(if json {
-        serde_json::to_string_pretty(&list).map_err(|_| AppError::Invariant("a file list is JSON"))?
+        serde_json::to_string_pretty(&list)
+            .map_err(|_| AppError::Invariant("a file list is JSON"))?
     } else {
         render_table(&list)
     })

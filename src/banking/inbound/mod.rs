@@ -135,13 +135,31 @@ fn record_and_apply(
         arrival.name.as_deref(),
     )?;
     let mut findings = Vec::new();
-    let read = read_and_apply(conn, now, file_id, connection.as_ref(), &arrival.bytes, &mut findings);
+    let read = read_and_apply(
+        conn,
+        now,
+        file_id,
+        connection.as_ref(),
+        &arrival.bytes,
+        &mut findings,
+    );
     let (kind, reason) = match read {
         Ok(kind) => (Some(kind), None),
         Err(Quarantine { kind, reason }) => (kind, Some(reason)),
     };
-    let status = if reason.is_some() { "quarantined" } else { "applied" };
-    bank_files::mark_processed(conn, file_id, kind.as_deref(), status, reason.as_deref(), now)?;
+    let status = if reason.is_some() {
+        "quarantined"
+    } else {
+        "applied"
+    };
+    bank_files::mark_processed(
+        conn,
+        file_id,
+        kind.as_deref(),
+        status,
+        reason.as_deref(),
+        now,
+    )?;
     bank_files::insert_findings(conn, file_id, &findings, now)?;
     Ok(Intake {
         file_id,
@@ -192,7 +210,10 @@ fn read_and_apply(
     findings: &mut Vec<Finding>,
 ) -> Result<String, Quarantine> {
     let detected = detect(bytes).map_err(|e| {
-        Quarantine::new(None, format!("无法识别文件格式 (cannot tell the file's format): {e}"))
+        Quarantine::new(
+            None,
+            format!("无法识别文件格式 (cannot tell the file's format): {e}"),
+        )
     })?;
     let kind = kind_of(&detected);
     let Some(connection) = connection else {
@@ -202,7 +223,10 @@ fn read_and_apply(
         ));
     };
     let dialect: Dialect = serde_json::from_value(connection.dialect.clone()).map_err(|e| {
-        Quarantine::new(Some(&kind), format!("银行连接的格式配置无法读取 (the connection's dialect cannot be read): {e}"))
+        Quarantine::new(
+            Some(&kind),
+            format!("银行连接的格式配置无法读取 (the connection's dialect cannot be read): {e}"),
+        )
     })?;
     if detected.dialect != dialect.kind() {
         return Err(Quarantine::new(
@@ -218,7 +242,16 @@ fn read_and_apply(
     }
     let mut local = Vec::new();
     let applied = conn.transaction(|conn| {
-        apply_detected(conn, now, file_id, connection.id, dialect, &detected, bytes, &mut local)
+        apply_detected(
+            conn,
+            now,
+            file_id,
+            connection.id,
+            dialect,
+            &detected,
+            bytes,
+            &mut local,
+        )
     });
     // Findings stay, also when the savepoint rolled back: they say why.
     findings.append(&mut local);
@@ -227,7 +260,10 @@ fn read_and_apply(
         Err(ApplyError::Quarantine(reason)) => Err(Quarantine::new(Some(&kind), reason)),
         Err(ApplyError::App(AppError::Problem(p))) => Err(Quarantine::new(
             Some(&kind),
-            format!("文件内容无法采用 (the file's content cannot be used): {}", p.detail),
+            format!(
+                "文件内容无法采用 (the file's content cannot be used): {}",
+                p.detail
+            ),
         )),
         Err(ApplyError::App(e)) => Err(Quarantine::new(
             Some(&kind),
@@ -273,7 +309,15 @@ fn apply_detected(
             let report = codec
                 .decode_status(bytes.to_vec())
                 .map_err(|e| ApplyError::Quarantine(unreadable(&e)))?;
-            match status::apply_report(conn, now, file_id, connection_id, dialect_kind, &report, findings)? {
+            match status::apply_report(
+                conn,
+                now,
+                file_id,
+                connection_id,
+                dialect_kind,
+                &report,
+                findings,
+            )? {
                 status::ReportOutcome::Applied { .. } => Ok(()),
                 status::ReportOutcome::UnknownBatch(reason) => Err(ApplyError::Quarantine(reason)),
             }
@@ -300,7 +344,11 @@ fn unreadable(e: &bank_adapters::dialect::CodecError) -> String {
 /// `icbc_qpayper`, `icbc_qhisd`.
 fn kind_of(detected: &Detected) -> String {
     match detected.dialect {
-        DialectKind::Iso20022 => detected.message.get(..8).unwrap_or(&detected.message).to_owned(),
+        DialectKind::Iso20022 => detected
+            .message
+            .get(..8)
+            .unwrap_or(&detected.message)
+            .to_owned(),
         DialectKind::IcbcCms => {
             let code = detected.message.trim_start_matches("icbc.");
             match code {

@@ -38,7 +38,10 @@ pub fn keep(data_dir: &Path, bytes: &[u8]) -> Result<(String, PathBuf), AppError
     write_once(&path, bytes).map_err(|e| {
         AppError::new(
             ErrorCode::Internal,
-            format!("无法保存原始文件 {} (cannot keep the raw file): {e}", path.display()),
+            format!(
+                "无法保存原始文件 {} (cannot keep the raw file): {e}",
+                path.display()
+            ),
         )
     })?;
     Ok((sha, path))
@@ -82,7 +85,10 @@ mod tests {
     fn the_same_content_is_one_file_under_its_hash() {
         let dir = tempfile::tempdir().unwrap();
         let (sha, path) = keep(dir.path(), b"<Document/>").unwrap();
-        assert_eq!(path, dir.path().join("bank-files").join(&sha[..2]).join(&sha));
+        assert_eq!(
+            path,
+            dir.path().join("bank-files").join(&sha[..2]).join(&sha)
+        );
         let (again, same) = keep(dir.path(), b"<Document/>").unwrap();
         assert_eq!((again, same), (sha, path.clone()));
         assert_eq!(fs::read(&path).unwrap(), b"<Document/>");

@@ -76,7 +76,12 @@ fn store_one(
         .sequence_number
         .map(i64::try_from)
         .transpose()
-        .map_err(|_| invalid("ElctrncSeqNb", "序号超出范围 (sequence number out of range)"))?;
+        .map_err(|_| {
+            invalid(
+                "ElctrncSeqNb",
+                "序号超出范围 (sequence number out of range)",
+            )
+        })?;
     if db::already_stored(conn, &account, kind, &statement.statement_id, sequence)? {
         findings.push(Finding::new(
             "DUPLICATE_STATEMENT",
@@ -109,8 +114,8 @@ fn store_one(
         ));
     }
     let rows = entry_rows(&statement, &account)?;
-    let entry_count = i32::try_from(rows.len())
-        .map_err(|_| invalid("Ntry", "条目过多 (too many entries)"))?;
+    let entry_count =
+        i32::try_from(rows.len()).map_err(|_| invalid("Ntry", "条目过多 (too many entries)"))?;
     let row = NewStatement {
         file_id,
         account_number: &account,
@@ -145,7 +150,9 @@ fn store_one(
     for e2e in returned {
         findings.push(Finding::new(
             "PAYMENT_RETURNED",
-            format!("{e2e}: 已付款项被退回 (a payment came back); 请人工核对 (for a person to look at)"),
+            format!(
+                "{e2e}: 已付款项被退回 (a payment came back); 请人工核对 (for a person to look at)"
+            ),
         ));
     }
     link_debits(conn, now, file_id, connection_id, debits, findings)?;
@@ -227,8 +234,8 @@ fn entry_row(
     account: &str,
     index: usize,
 ) -> Result<NewEntry, AppError> {
-    let entry_no = i32::try_from(index + 1)
-        .map_err(|_| invalid("Ntry", "条目过多 (too many entries)"))?;
+    let entry_no =
+        i32::try_from(index + 1).map_err(|_| invalid("Ntry", "条目过多 (too many entries)"))?;
     let amount = match (split, tx.and_then(|t| t.amount.as_ref())) {
         (true, Some(amount)) => amount,
         _ => &entry.amount,
@@ -236,7 +243,10 @@ fn entry_row(
     if amount.value.is_sign_negative() {
         return Err(invalid(
             "Ntry/Amt",
-            format!("第 {entry_no} 条金额为负 ({}) (a negative amount)", amount.value),
+            format!(
+                "第 {entry_no} 条金额为负 ({}) (a negative amount)",
+                amount.value
+            ),
         ));
     }
     let counterparty = tx.and_then(|t| t.counterparty.as_ref());
@@ -259,7 +269,9 @@ fn entry_row(
             EntryStatus::Info => "info",
         },
         reversal: entry.reversal,
-        counterparty_account: counterparty.map(|c| c.number.clone()).filter(|n| !n.is_empty()),
+        counterparty_account: counterparty
+            .map(|c| c.number.clone())
+            .filter(|n| !n.is_empty()),
         counterparty_name: counterparty.and_then(|c| c.name.clone()),
         end_to_end_id: tx.and_then(|t| t.end_to_end_id.clone()),
         batch_message_id: if split {
@@ -306,12 +318,15 @@ fn link_debits(
     }
     let mut by_batch: BTreeMap<i64, Vec<LineSignal>> = BTreeMap::new();
     for named in db::batches_of_attempts(conn, connection_id, &debits)? {
-        by_batch.entry(named.batch_id).or_default().push(LineSignal {
-            end_to_end_id: named.end_to_end_id,
-            signal: Signal::Debited,
-            reason_code: None,
-            reason_text: None,
-        });
+        by_batch
+            .entry(named.batch_id)
+            .or_default()
+            .push(LineSignal {
+                end_to_end_id: named.end_to_end_id,
+                signal: Signal::Debited,
+                reason_code: None,
+                reason_text: None,
+            });
     }
     // In batch id order, so two files never lock two batches crosswise.
     for (batch_id, signals) in by_batch {

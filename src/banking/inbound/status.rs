@@ -23,7 +23,10 @@ const ICBC_DUPLICATE_PACKAGE: &str = bank_adapters::cn_icbc::qpayper::DUPLICATE_
 /// What a report did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ReportOutcome {
-    Applied { changed: usize, unchanged: usize },
+    Applied {
+        changed: usize,
+        unchanged: usize,
+    },
     /// No batch of this connection has the report's original message id:
     /// the file is quarantined with this reason.
     UnknownBatch(String),
