@@ -108,6 +108,21 @@ enum BankFileCommand {
     Inspect { file: PathBuf },
     /// Check an ISO 20022 file against its official XSD (needs xmllint) and say where it fails.
     Validate { file: PathBuf },
+    /// List the files banks sent, newest first (from the database), with status and reason.
+    List {
+        /// received, applied or quarantined.
+        #[arg(long)]
+        status: Option<String>,
+        /// Files per page (1–1,000).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// The cursor the previous page printed.
+        #[arg(long)]
+        cursor: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -161,7 +176,7 @@ fn print_stdout(text: &str) -> anyhow::Result<()> {
     }
 }
 
-fn bank_file(command: BankFileCommand) -> anyhow::Result<()> {
+fn bank_file(command: BankFileCommand, settings: &Settings) -> anyhow::Result<()> {
     match command {
         BankFileCommand::Inspect { file } => {
             let bytes =
@@ -174,6 +189,23 @@ fn bank_file(command: BankFileCommand) -> anyhow::Result<()> {
             bank_adapters::iso20022::validate_with_xmllint(&file)
                 .with_context(|| format!("{} does not validate", file.display()))?;
             print_stdout(&format!("{}: valid", file.display()))
+        }
+        BankFileCommand::List {
+            status,
+            limit,
+            cursor,
+            json,
+        } => {
+            let page = wagebridge::paging::PageQuery { limit, cursor }.page()?;
+            let pool = Database::open(settings)?.migrated_pool(1)?;
+            let mut conn = pool.get()?;
+            let text = wagebridge::banking::inbound::list::print_list(
+                &mut conn,
+                status.as_deref(),
+                page,
+                json,
+            )?;
+            print_stdout(text.trim_end())
         }
     }
 }
@@ -241,8 +273,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     telemetry::init(settings.log_format);
 
     match cli.command {
-        // Needs no database.
-        Command::BankFile { command } => bank_file(command),
+        // Needs no database, but for `bank-file list`.
+        Command::BankFile { command } => bank_file(command, &settings),
         // `certs dev` needs no database; `certs add` opens it.
         Command::Certs { command } => certs(command, &settings),
         Command::Serve {

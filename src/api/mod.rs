@@ -5,6 +5,7 @@
 pub mod admission;
 pub mod attendance;
 pub mod auth;
+pub mod bank_files;
 pub mod body;
 pub mod clock;
 pub mod confirmations;
@@ -74,6 +75,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
             .service(whoami::whoami)
             .service(clock::get_clock)
             .service(clock::put_clock)
+            .configure(bank_files::routes(bank_files::DEFAULT_MAX_BANK_FILE_BYTES))
             .default_service(web::to(not_found));
     }
 }

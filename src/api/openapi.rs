@@ -18,8 +18,8 @@ use utoipa::openapi::{Content, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    attendance, clock, confirmations, error, health, organizations, payrolls, projects, whoami,
-    workers,
+    attendance, bank_files, clock, confirmations, error, health, organizations, payrolls, projects,
+    whoami, workers,
 };
 
 #[derive(OpenApi)]
@@ -54,6 +54,9 @@ use super::{
         whoami::whoami,
         clock::get_clock,
         clock::put_clock,
+        bank_files::upload,
+        bank_files::list,
+        bank_files::get_file,
     ),
     components(schemas(error::Problem, crate::tabular::UploadReport, crate::tabular::RowResult, crate::tabular::RowProblem)),
     modifiers(&BearerAuth, &Conventions),
@@ -64,6 +67,7 @@ use super::{
         (name = "attendance", description = "Daily attendance (考勤)"),
         (name = "payrolls", description = "Monthly payrolls (工资支付表): submission, matching, approval, exports, pay slips (工资清单)"),
         (name = "confirmations", description = "Workers confirm their payroll line (本人签字确认) with the token they were sent; no API key"),
+        (name = "bank", description = "Files banks send: status reports and statements, kept, applied once or quarantined"),
         (name = "admin", description = "Operating the service: the simulated business clock"),
     )
 )]
@@ -97,6 +101,9 @@ const TABLE_UPLOADS: &[(&str, &str, &str)] = &[
     ("post", "/v1/projects/{code}/attendance", "records"),
     ("post", "/v1/projects/{code}/payrolls", "lines"),
 ];
+
+/// Operations whose body is a raw file of any content type (a bank file).
+const RAW_UPLOADS: &[(&str, &str)] = &[("post", "/v1/bank/files")];
 
 /// The conventions every operation follows, applied to the generated document.
 struct Conventions;
@@ -208,6 +215,9 @@ fn accepted_media_types(body: &mut RequestBody, method: &str, path: &str) {
     let upload = TABLE_UPLOADS
         .iter()
         .find(|(m, p, _)| *m == method && *p == path);
+    if RAW_UPLOADS.contains(&(method, path)) {
+        return;
+    }
     // A String body is documented as text/plain, which no handler reads.
     body.content.retain(|media, _| media == JSON);
     let Some((_, _, list_key)) = upload else {

@@ -4,6 +4,7 @@
 //! - [`config`]: what a bank connection is configured with (dialect, transport).
 //! - [`transport`]: opening a connection's transport from that configuration.
 //! - [`outbox_admin`]: listing bank outbox entries and reviving dead ones.
+//! - [`inbound`]: every file a bank sends: kept, recognised, applied once or quarantined.
 //!
 //! The tables are in `migrations/2026-12-02-000001_bank_link`: connections,
 //! disbursement batches with one attempt per payroll line (the states are
@@ -13,5 +14,6 @@
 //! drives the outbox and the inboxes.
 
 pub mod config;
+pub mod inbound;
 pub mod outbox_admin;
 pub mod transport;

@@ -3,6 +3,7 @@
 
 pub mod attendance;
 pub mod audit;
+pub mod bank_files;
 pub mod bank_outbox;
 pub mod client_certificates;
 pub mod idempotency;
@@ -12,6 +13,7 @@ pub mod payrolls;
 pub mod projects;
 pub mod roster;
 pub mod schema;
+pub mod statements;
 
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};

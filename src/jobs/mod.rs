@@ -10,12 +10,14 @@
 //! serves HTTP.
 //!
 //! - [`dispatch`]: the bank outbox.
+//! - [`inbound`]: polling the bank connections' transports for files.
 //! - [`purge`]: idempotency records older than a day.
 //! - [`instance`]: which instance did the work.
 //!
 //! A new round is one line in [`standard_jobs`].
 
 pub mod dispatch;
+pub mod inbound;
 pub mod instance;
 pub mod purge;
 
@@ -84,8 +86,7 @@ pub struct JobContext {
     pub bank_max_attempts: u32,
 }
 
-/// The rounds `serve` runs. Inbox polling (`crate::banking::inbound`) and
-/// the arrears evaluation join here, one line each.
+/// The rounds `serve` runs. The arrears evaluation joins here, one line.
 pub fn standard_jobs(ctx: &JobContext) -> Vec<Job> {
     let dispatcher = dispatch::Dispatcher::new(
         ctx.clock.clone(),
@@ -94,11 +95,15 @@ pub fn standard_jobs(ctx: &JobContext) -> Vec<Job> {
         dispatch::DispatchSettings::new(ctx.bank_max_attempts),
     );
     let clock = ctx.clock.clone();
+    let (inbox_clock, data_dir) = (ctx.clock.clone(), ctx.data_dir.clone());
     vec![
         Job::every("bank_outbox", Duration::from_secs(1), move |conn| {
             dispatcher.round(conn).map(|r| r.handled())
         })
         .busy_pause(Duration::from_millis(50)),
+        Job::every("bank_inbox", Duration::from_secs(1), move |conn| {
+            inbound::poll_connections(conn, &inbox_clock, &data_dir).map(|r| r.files_taken_in)
+        }),
         Job::every("idempotency_purge", Duration::from_secs(600), move |conn| {
             purge::purge_idempotency_keys(conn, clock.now())
         }),
