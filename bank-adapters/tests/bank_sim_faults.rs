@@ -43,12 +43,12 @@ fn named<'a>(files: &'a [ReceivedFile], prefix: &str) -> Vec<&'a ReceivedFile> {
 
 /// What the books hold, whatever the bank said about them: balances and
 /// every booking's account, direction, amount and end-to-end id.
-fn books(
-    ledger: &Ledger,
-) -> (
+type Books = (
     Vec<(String, String)>,
     Vec<(String, Direction, String, Option<String>)>,
-) {
+);
+
+fn books(ledger: &Ledger) -> Books {
     let balances = ledger
         .accounts
         .iter()

@@ -311,3 +311,65 @@ fn the_admin_api_credits_debits_shows_the_ledger_and_runs_a_round() {
     assert_eq!(config.accounts.len(), 1, "the accounts stay");
     assert!(config.faults.duplicate_status);
 }
+
+/// Reads the child's stderr until it printed both addresses.
+fn addresses(stderr: std::process::ChildStderr) -> (String, String) {
+    use std::io::BufRead;
+    let (mut https, mut admin) = (None, None);
+    for line in std::io::BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        if let Some(url) = line.strip_prefix("bank-sim: HTTPS on ") {
+            https = Some(url.to_owned());
+        } else if let Some(url) = line.strip_prefix("bank-sim: admin API on ") {
+            admin = Some(url.to_owned());
+        }
+        if let (Some(https), Some(admin)) = (&https, &admin) {
+            return (https.clone(), admin.clone());
+        }
+    }
+    panic!("bank-sim ended before it listened");
+}
+
+#[test]
+fn the_bank_sim_binary_serves_https_and_its_admin_api() {
+    let root = tempfile::tempdir().unwrap();
+    let pki = pki(root.path(), "bin");
+    let dir = root.path().join("bank");
+    config().save(&dir).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bank-sim"))
+        .arg("--dir")
+        .arg(&dir)
+        .args(["--https", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
+        .arg("--tls-cert")
+        .arg(&pki.server_cert)
+        .arg("--tls-key")
+        .arg(&pki.server_key)
+        .arg("--client-ca")
+        .arg(&pki.ca)
+        // Rounds only when asked (POST /round), so the test decides when.
+        .args(["--interval-ms", "86400000"])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (https, admin) = addresses(child.stderr.take().unwrap());
+    let settings = HttpsSettings {
+        url: https,
+        client_certificate: pki.client_cert.clone(),
+        client_key: pki.client_key.clone(),
+        ca_certificate: pki.ca.clone(),
+        timeout: Duration::from_secs(10),
+    };
+    let client = HttpsExchange::new(settings, root.path().join("ours")).unwrap();
+    let sent = client.send("WB-MSG-0007", &pain001("WB-MSG-0007"));
+    let round = reqwest::blocking::Client::new()
+        .post(format!("{admin}/round"))
+        .send()
+        .and_then(|r| r.json::<serde_json::Value>());
+    let files = client.receive().map(|r| r.files.len());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(sent.unwrap(), SendOutcome::Sent);
+    assert_eq!(round.unwrap()["executed_messages"], 1);
+    assert_eq!(files.unwrap(), 2);
+}
