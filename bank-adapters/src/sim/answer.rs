@@ -37,6 +37,24 @@ pub mod reason {
     pub const CONTROL_SUM: (&str, &str) = ("AM10", "总金额与报文头不符");
 }
 
+/// The Chinese text of a reason code the simulator answers with.
+pub(super) fn reason_text(code: &str) -> Option<&'static str> {
+    use reason::*;
+    [
+        CLOSED_ACCOUNT,
+        NAME_MISMATCH,
+        INSUFFICIENT_FUNDS,
+        UNKNOWN_DEBTOR,
+        CURRENCY,
+        DUPLICATE_MESSAGE,
+        COUNT,
+        CONTROL_SUM,
+    ]
+    .into_iter()
+    .find(|(c, _)| *c == code)
+    .map(|(_, text)| text)
+}
+
 fn status_reason((code, text): (&str, &str)) -> StatusReason {
     StatusReason {
         code: Some(code.to_owned()),
@@ -344,7 +362,7 @@ pub(super) fn next_statement(
     Ok(Some(write_camt053(&message)?))
 }
 
-fn entry(booking: &Booking) -> Entry {
+pub(super) fn entry(booking: &Booking) -> Entry {
     let amount = Amount::cny(booking.amount);
     Entry {
         amount: amount.clone(),

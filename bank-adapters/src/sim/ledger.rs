@@ -116,6 +116,12 @@ pub struct Ledger {
     /// Status reports the `lose_answer` fault never wrote, by message id.
     #[serde(default)]
     pub lost_answers: Vec<String>,
+    /// Like `pending_out`, for answers that are not UTF-8 (ICBC's GBK), hex.
+    #[serde(default)]
+    pub pending_bytes: BTreeMap<String, String>,
+    /// ICBC: end-to-end ids a QPAYPER has asked about (98 only the first time).
+    #[serde(default)]
+    pub icbc_asked: std::collections::BTreeSet<String>,
 }
 
 /// The exclusive lock on a ledger; released when dropped.

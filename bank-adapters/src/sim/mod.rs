@@ -33,6 +33,7 @@ mod answer;
 pub mod exchange;
 pub mod faults;
 pub mod http;
+mod icbc;
 pub mod ledger;
 
 use std::collections::BTreeSet;
@@ -97,6 +98,26 @@ pub struct Config {
     pub camt_notifications: bool,
     #[serde(default)]
     pub faults: Faults,
+    /// What the connection speaks besides pain.001: `icbc_cms` sends no
+    /// camt.053 (the client asks with QHISD). Requests are answered in the
+    /// dialect they come in either way.
+    #[serde(default)]
+    pub dialect: SimDialect,
+    /// ICBC: end-to-end ids whose first QPAYPER is answered `Result` 98.
+    #[serde(default)]
+    pub icbc_unknown_first: BTreeSet<String>,
+    /// ICBC: rows per QHISD page (default 20).
+    #[serde(default)]
+    pub icbc_page_size: Option<usize>,
+}
+
+/// See [`Config::dialect`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SimDialect {
+    #[default]
+    Iso20022,
+    IcbcCms,
 }
 
 /// A dedicated account the bank holds, opened with its opening balance
@@ -146,6 +167,8 @@ pub struct RoundSummary {
     pub notifications: usize,
     /// Garbage files written by the `malformed_next` fault.
     pub malformed: usize,
+    /// ICBC QPAYPER / QHISD queries answered.
+    pub queries: usize,
 }
 
 /// The simulator on one directory.
@@ -239,7 +262,8 @@ impl Sim {
             .filter(|(_, a)| a.kind == AccountKind::Dedicated)
             .map(|(number, _)| number.clone())
             .collect();
-        for number in dedicated {
+        let statements = config.dialect == SimDialect::Iso20022;
+        for number in dedicated.into_iter().filter(|_| statements) {
             let news = ledger
                 .bookings
                 .iter()
@@ -338,6 +362,30 @@ impl Sim {
             summary.held += 1;
             return ledger.save(&self.dir, lock);
         }
+        if let Some((conn, query)) = icbc::query_of(&file.bytes) {
+            let answer = match query {
+                Ok(icbc::Query::Payments(q)) => {
+                    icbc::qpayper_answer(ledger, config, &conn, &q, now)
+                }
+                Ok(icbc::Query::History(q)) => icbc::qhisd_answer(ledger, config, &conn, &q, now),
+                Err(reason) => Err(SimError::Refused(reason)),
+            };
+            match answer {
+                Ok(bytes) => {
+                    let id = ledger.new_message_id("CMS");
+                    ledger.pending_bytes.insert(id, hex::encode(bytes));
+                    summary.queries += 1;
+                }
+                Err(e) => ledger.refused.push(RefusedInput {
+                    name: file.name.clone(),
+                    sha256: file.sha256.clone(),
+                    reason: e.to_string(),
+                }),
+            }
+            ledger.save(&self.dir, lock)?;
+            self.flush(ledger, lock)?;
+            return Ok(self.exchange.confirm(file)?);
+        }
         let payment = match read_payment_file(&file.bytes) {
             Ok(payment) => payment,
             Err(e) => {
@@ -352,11 +400,20 @@ impl Sim {
             }
         };
         let message_id = payment.message_id.clone();
-        match ledger.executed.get_mut(&message_id) {
+        let cms = (payment.message == "icbc.PAYPER")
+            .then(|| icbc::connection_of(&file.bytes))
+            .transpose()?;
+        match (ledger.executed.get(&message_id), &cms) {
             // This very file was executed and answered before a crash kept
             // it in the inbox: the answer is out, only the move is left.
-            Some(done) if !done.confirmed && done.file_sha256 == file.sha256 => {}
-            Some(_) => {
+            (Some(done), _) if !done.confirmed && done.file_sha256 == file.sha256 => {}
+            (Some(_), Some(conn)) => {
+                let id = ledger.new_message_id("CMS");
+                let bytes = icbc::payper_answer(conn, &message_id, &id, true, now)?;
+                ledger.pending_bytes.insert(id, hex::encode(bytes));
+                summary.duplicates += 1;
+            }
+            (Some(_), None) => {
                 let id = ledger.new_message_id("P2");
                 let xml = answer::status_report(
                     &id,
@@ -368,16 +425,21 @@ impl Sim {
                 Self::owe_report(ledger, &config.faults, &message_id, (id, xml), now)?;
                 summary.duplicates += 1;
             }
-            None => {
+            (None, _) => {
                 let (statuses, lines) = answer::execute(ledger, config, &payment, now);
                 let settled = lines.iter().filter(|l| l.booking_id.is_some()).count();
                 summary.settled_lines += settled;
                 summary.rejected_lines += lines.len() - settled;
                 summary.executed_messages += 1;
-                let id = ledger.new_message_id("P2");
-                let xml = answer::status_report(&id, &message_id, statuses, None, now)?;
-                let report = (id.clone(), xml);
-                Self::owe_report(ledger, &config.faults, &message_id, report, now)?;
+                let id = ledger.new_message_id(if cms.is_some() { "CMS" } else { "P2" });
+                if let Some(conn) = &cms {
+                    let bytes = icbc::payper_answer(conn, &message_id, &id, false, now)?;
+                    ledger.pending_bytes.insert(id.clone(), hex::encode(bytes));
+                } else {
+                    let xml = answer::status_report(&id, &message_id, statuses, None, now)?;
+                    let report = (id.clone(), xml);
+                    Self::owe_report(ledger, &config.faults, &message_id, report, now)?;
+                }
                 ledger.executed.insert(
                     message_id.clone(),
                     ExecutedMessage {
@@ -402,13 +464,18 @@ impl Sim {
     /// Hands over every answer the ledger owes (sending is idempotent, so
     /// one sent before a crash is not sent twice) and forgets them.
     fn flush(&self, ledger: &mut Ledger, lock: &LedgerLock) -> Result<(), SimError> {
-        if ledger.pending_out.is_empty() {
+        if ledger.pending_out.is_empty() && ledger.pending_bytes.is_empty() {
             return Ok(());
         }
         for (id, xml) in &ledger.pending_out {
             self.exchange.send(id, xml.as_bytes())?;
         }
+        for (id, hex_bytes) in &ledger.pending_bytes {
+            let bytes = hex::decode(hex_bytes).map_err(|e| SimError::Ledger(e.to_string()))?;
+            self.exchange.send(id, &bytes)?;
+        }
         ledger.pending_out.clear();
+        ledger.pending_bytes.clear();
         ledger.save(&self.dir, lock)
     }
 

@@ -45,9 +45,16 @@ fn line(index: usize, amount: &str, card: &str) -> PaymentLine {
     }
 }
 
-/// Two payable lines and one to a closed card.
+/// Two payable lines and one to a closed card, as pain.001.001.09.
 pub fn pain001(message_id: &str) -> Vec<u8> {
-    let batch = PaymentBatch {
+    write_pain001(&batch(message_id), Pain001Version::V09)
+        .unwrap()
+        .into_bytes()
+}
+
+/// Two payable lines and one to a closed card.
+pub fn batch(message_id: &str) -> PaymentBatch {
+    PaymentBatch {
         message_id: message_id.to_owned(),
         created_at: Utc.with_ymd_and_hms(2026, 11, 10, 2, 0, 0).unwrap(),
         requested_execution_date: NaiveDate::from_ymd_opt(2026, 11, 10).unwrap(),
@@ -63,10 +70,7 @@ pub fn pain001(message_id: &str) -> Vec<u8> {
             line(2, "2500.50", "6222020200000000002"),
             line(3, "1200.00", CLOSED_CARD),
         ],
-    };
-    write_pain001(&batch, Pain001Version::V09)
-        .unwrap()
-        .into_bytes()
+    }
 }
 
 pub fn config() -> Config {
