@@ -12,6 +12,13 @@ use bank_adapters::transport::{
 };
 use bank_sim_support::{collect, config, dec, now, pain001, pki, Bank, ACCOUNT};
 
+/// The service keeps transports as `Box<dyn Transport + Send>`.
+#[test]
+fn the_transport_can_move_to_the_dispatcher_thread() {
+    fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<HttpsExchange>();
+}
+
 #[test]
 fn a_payment_goes_out_and_its_answers_come_back_archived_and_acknowledged() {
     let bank = Bank::start(&config());
@@ -372,4 +379,27 @@ fn the_bank_sim_binary_serves_https_and_its_admin_api() {
     assert_eq!(sent.unwrap(), SendOutcome::Sent);
     assert_eq!(round.unwrap()["executed_messages"], 1);
     assert_eq!(files.unwrap(), 2);
+}
+
+#[test]
+fn a_list_too_long_or_with_a_name_that_is_no_plain_file_name_is_a_protocol_error() {
+    let bank = Bank::start(&config());
+    let from_bank = bank.sim.dir().join("from-bank");
+    std::fs::write(from_bank.join("a.xml"), b"<a/>").unwrap();
+    std::fs::write(from_bank.join("b.xml"), b"<b/>").unwrap();
+    let short = bank.client().with_max_list_len(1);
+    match short.receive() {
+        Err(TransportError::Protocol { reason, .. }) => {
+            assert!(reason.contains("limit 1"), "{reason}")
+        }
+        other => panic!("a protocol error expected: {other:?}"),
+    }
+    assert_eq!(bank.client().receive().unwrap().files.len(), 2);
+    std::fs::write(from_bank.join("c d.xml"), b"<c/>").unwrap();
+    match bank.client().receive() {
+        Err(TransportError::Protocol { reason, .. }) => {
+            assert!(reason.contains("c d.xml"), "{reason}")
+        }
+        other => panic!("a protocol error expected: {other:?}"),
+    }
 }

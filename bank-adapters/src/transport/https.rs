@@ -49,6 +49,9 @@ pub struct HttpsSettings {
 
 /// One bank connection over HTTPS; raw files received are kept under
 /// `archive` as `<sha[..2]>/<sha>`, exactly as [`super::FileExchange`] does.
+///
+/// The client is blocking (the dispatcher's thread, or `spawn_blocking`):
+/// create, use and drop it outside an async runtime.
 #[derive(Debug, Clone)]
 pub struct HttpsExchange {
     base: String,
@@ -136,7 +139,12 @@ impl HttpsExchange {
     /// The names waiting for us, sorted, each a plain file name.
     fn list(&self) -> Result<Vec<String>, TransportError> {
         let url = format!("{}/files", self.base);
-        let response = expect_ok(self.client.get(&url).send(), &url)?;
+        let response = match expect_ok(self.client.get(&url).send(), &url) {
+            Err(TransportError::NotInInbox(_)) => {
+                return Err(protocol(&url, "404: no file list here".to_owned()))
+            }
+            other => other?,
+        };
         let body = read_limited(response, MAX_LIST_BYTES, &url)?
             .map_err(|limit| protocol(&url, format!("list larger than {limit} bytes")))?;
         let mut names: Vec<String> = serde_json::from_slice(&body)
@@ -161,7 +169,7 @@ impl HttpsExchange {
 
     fn fetch(&self, name: &str) -> Result<Result<ReceivedFile, RefusedFile>, TransportError> {
         let url = self.file_url(name);
-        let response = expect_ok(self.client.get(&url).send(), &url)?;
+        let response = expect_ok(self.client.get(&url).send(), name)?;
         match read_limited(response, self.max_file_bytes, &url)? {
             Ok(bytes) => Ok(Ok(keep_raw(&self.archive, name, bytes)?)),
             Err(limit) => Ok(Err(RefusedFile {
@@ -295,13 +303,19 @@ fn protocol(url: &str, reason: String) -> TransportError {
     }
 }
 
-fn expect_ok(sent: reqwest::Result<Response>, url: &str) -> Result<Response, TransportError> {
-    let response = sent.map_err(|e| unavailable(url, &e))?;
+/// A 200 answer; 404 is `NotInInbox(name)`.
+fn expect_ok(sent: reqwest::Result<Response>, name: &str) -> Result<Response, TransportError> {
+    let response = sent.map_err(|e| unavailable(response_url(&e), &e))?;
+    let url = response.url().to_string();
     match response.status() {
         StatusCode::OK => Ok(response),
-        StatusCode::NOT_FOUND => Err(TransportError::NotInInbox(url.to_owned())),
-        status => Err(status_error(url, status)),
+        StatusCode::NOT_FOUND => Err(TransportError::NotInInbox(name.to_owned())),
+        status => Err(status_error(&url, status)),
     }
+}
+
+fn response_url(error: &reqwest::Error) -> &str {
+    error.url().map(|u| u.as_str()).unwrap_or("")
 }
 
 /// The body, or `Err(limit)` when it is longer than `limit` bytes (read no
