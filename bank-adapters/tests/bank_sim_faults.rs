@@ -7,10 +7,9 @@ mod bank_sim_support;
 
 use bank_adapters::iso20022::{read_cash_message, read_status_report, validate_with_xmllint};
 use bank_adapters::model::{Direction, PaymentStatus, StatementKind};
-use bank_adapters::sim::ledger::Ledger;
 use bank_adapters::sim::{Config, Faults, Sim};
 use bank_adapters::transport::{FileExchange, ReceivedFile, Transport};
-use bank_sim_support::{collect, config, dec, now, pain001, sim_at, ACCOUNT};
+use bank_sim_support::{books, collect, config, dec, now, pain001, sim_at, ACCOUNT};
 use tempfile::TempDir;
 
 struct Setup {
@@ -39,35 +38,6 @@ fn named<'a>(files: &'a [ReceivedFile], prefix: &str) -> Vec<&'a ReceivedFile> {
         .iter()
         .filter(|f| f.name.starts_with(prefix))
         .collect()
-}
-
-/// What the books hold, whatever the bank said about them: balances and
-/// every booking's account, direction, amount and end-to-end id.
-type Books = (
-    Vec<(String, String)>,
-    Vec<(String, Direction, String, Option<String>)>,
-);
-
-fn books(ledger: &Ledger) -> Books {
-    let balances = ledger
-        .accounts
-        .iter()
-        .map(|(number, a)| (number.clone(), a.balance.to_string()))
-        .collect();
-    let mut bookings: Vec<_> = ledger
-        .bookings
-        .iter()
-        .map(|b| {
-            (
-                b.account.clone(),
-                b.direction,
-                b.amount.to_string(),
-                b.end_to_end_id.clone(),
-            )
-        })
-        .collect();
-    bookings.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
-    (balances, bookings)
 }
 
 #[test]

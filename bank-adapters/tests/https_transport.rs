@@ -10,7 +10,7 @@ use bank_adapters::iso20022::read_status_report;
 use bank_adapters::transport::{
     HttpsExchange, HttpsSettings, SendOutcome, Transport, TransportError,
 };
-use bank_sim_support::{collect, config, dec, now, pain001, pki, Bank, ACCOUNT};
+use bank_sim_support::{books, collect, config, dec, now, pain001, pki, Bank, ACCOUNT};
 
 /// The service keeps transports as `Box<dyn Transport + Send>`.
 #[test]
@@ -402,4 +402,61 @@ fn a_list_too_long_or_with_a_name_that_is_no_plain_file_name_is_a_protocol_error
         }
         other => panic!("a protocol error expected: {other:?}"),
     }
+}
+
+/// Sends until the bank answers (what the dispatcher does with
+/// `Unavailable`), at most ten times.
+fn send_until_answered(client: &HttpsExchange, id: &str) -> SendOutcome {
+    for _ in 0..10 {
+        match client.send(id, &pain001(id)) {
+            Err(TransportError::Unavailable { .. }) => continue,
+            other => return other.unwrap(),
+        }
+    }
+    panic!("{id}: the bank never answered");
+}
+
+#[test]
+fn the_ledger_after_503s_time_outs_and_resends_equals_the_ledger_without_them() {
+    let ids = ["WB-MSG-0301", "WB-MSG-0302"];
+    let clean = Bank::start(&config());
+    for id in ids {
+        assert_eq!(send_until_answered(&clean.client(), id), SendOutcome::Sent);
+    }
+    clean.sim.round(now()).unwrap();
+    collect(&clean.client());
+
+    let faulty = Bank::start(&config());
+    let impatient = HttpsExchange::new(
+        faulty.settings(Duration::from_millis(300)),
+        faulty.root.path().join("ours"),
+    )
+    .unwrap();
+    faulty.set_faults(serde_json::json!({ "fail_next_n": 3 }));
+    assert_eq!(send_until_answered(&impatient, ids[0]), SendOutcome::Sent);
+    faulty.set_faults(serde_json::json!({ "timeout_ms": 2000 }));
+    assert!(matches!(
+        impatient.send(ids[1], &pain001(ids[1])),
+        Err(TransportError::Unavailable { .. })
+    ));
+    faulty.set_faults(serde_json::json!({}));
+    assert_eq!(
+        send_until_answered(&impatient, ids[1]),
+        SendOutcome::AlreadySent
+    );
+    faulty.sim.round(now()).unwrap();
+    collect(&impatient);
+    // A dispatcher that lost its own record resends everything.
+    for id in ids {
+        assert_eq!(
+            send_until_answered(&impatient, id),
+            SendOutcome::AlreadySent
+        );
+    }
+    faulty.sim.round(now()).unwrap();
+    assert!(collect(&impatient).is_empty(), "nothing new to say");
+
+    let (clean_ledger, faulty_ledger) = (clean.sim.ledger().unwrap(), faulty.sim.ledger().unwrap());
+    assert_eq!(books(&faulty_ledger), books(&clean_ledger));
+    assert_eq!(faulty_ledger.executed.len(), 2);
 }

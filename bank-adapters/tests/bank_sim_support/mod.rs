@@ -9,7 +9,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use bank_adapters::iso20022::{validate_with_xmllint, write_pain001, Pain001Version};
-use bank_adapters::model::{AccountRef, Amount, PaymentBatch, PaymentLine};
+use bank_adapters::model::{AccountRef, Amount, Direction, PaymentBatch, PaymentLine};
+use bank_adapters::sim::ledger::Ledger;
 use bank_adapters::sim::{http, AccountConfig, Config, Sim};
 use bank_adapters::transport::{HttpsExchange, HttpsSettings, ReceivedFile, Transport};
 use chrono::{NaiveDate, TimeZone, Utc};
@@ -228,4 +229,33 @@ impl Bank {
             .unwrap();
         assert_eq!(response.status(), 200, "{:?}", response.text());
     }
+}
+
+/// What the books hold, whatever the bank said about them: balances and
+/// every booking's account, direction, amount and end-to-end id.
+pub type Books = (
+    Vec<(String, String)>,
+    Vec<(String, Direction, String, Option<String>)>,
+);
+
+pub fn books(ledger: &Ledger) -> Books {
+    let balances = ledger
+        .accounts
+        .iter()
+        .map(|(number, a)| (number.clone(), a.balance.to_string()))
+        .collect();
+    let mut bookings: Vec<_> = ledger
+        .bookings
+        .iter()
+        .map(|b| {
+            (
+                b.account.clone(),
+                b.direction,
+                b.amount.to_string(),
+                b.end_to_end_id.clone(),
+            )
+        })
+        .collect();
+    bookings.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+    (balances, bookings)
 }
