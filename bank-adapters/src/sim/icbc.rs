@@ -49,6 +49,20 @@ pub(super) fn query_of(bytes: &[u8]) -> Option<(IcbcConnection, Result<Query, St
     Some((conn, query.map_err(|e| e.to_string())))
 }
 
+/// The answer to a query [`query_of`] found.
+pub(super) fn answer_query(
+    ledger: &mut Ledger,
+    config: &Config,
+    (conn, query): (IcbcConnection, Result<Query, String>),
+    at: DateTime<Utc>,
+) -> Result<Vec<u8>, SimError> {
+    match query {
+        Ok(Query::Payments(q)) => qpayper_answer(ledger, config, &conn, &q, at),
+        Ok(Query::History(q)) => qhisd_answer(ledger, config, &conn, &q, at),
+        Err(reason) => Err(SimError::Refused(reason)),
+    }
+}
+
 /// The connection a PAYPER came from (its header), for the acknowledgement.
 pub(super) fn connection_of(bytes: &[u8]) -> Result<IcbcConnection, SimError> {
     let header = cn_icbc::read_header(bytes).map_err(|e| SimError::Refused(e.to_string()))?;

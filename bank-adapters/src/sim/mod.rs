@@ -43,6 +43,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::cn_icbc;
 use crate::error::WriteError;
 use crate::model::{AccountRef, Direction};
 use crate::payment_read::read_payment_file;
@@ -362,15 +363,8 @@ impl Sim {
             summary.held += 1;
             return ledger.save(&self.dir, lock);
         }
-        if let Some((conn, query)) = icbc::query_of(&file.bytes) {
-            let answer = match query {
-                Ok(icbc::Query::Payments(q)) => {
-                    icbc::qpayper_answer(ledger, config, &conn, &q, now)
-                }
-                Ok(icbc::Query::History(q)) => icbc::qhisd_answer(ledger, config, &conn, &q, now),
-                Err(reason) => Err(SimError::Refused(reason)),
-            };
-            match answer {
+        if let Some(asked) = icbc::query_of(&file.bytes) {
+            match icbc::answer_query(ledger, config, asked, now) {
                 Ok(bytes) => {
                     let id = ledger.new_message_id("CMS");
                     ledger.pending_bytes.insert(id, hex::encode(bytes));
@@ -426,30 +420,7 @@ impl Sim {
                 summary.duplicates += 1;
             }
             (None, _) => {
-                let (statuses, lines) = answer::execute(ledger, config, &payment, now);
-                let settled = lines.iter().filter(|l| l.booking_id.is_some()).count();
-                summary.settled_lines += settled;
-                summary.rejected_lines += lines.len() - settled;
-                summary.executed_messages += 1;
-                let id = ledger.new_message_id(if cms.is_some() { "CMS" } else { "P2" });
-                if let Some(conn) = &cms {
-                    let bytes = icbc::payper_answer(conn, &message_id, &id, false, now)?;
-                    ledger.pending_bytes.insert(id.clone(), hex::encode(bytes));
-                } else {
-                    let xml = answer::status_report(&id, &message_id, statuses, None, now)?;
-                    let report = (id.clone(), xml);
-                    Self::owe_report(ledger, &config.faults, &message_id, report, now)?;
-                }
-                ledger.executed.insert(
-                    message_id.clone(),
-                    ExecutedMessage {
-                        file_sha256: file.sha256.clone(),
-                        executed_at: now,
-                        report_message_id: id,
-                        lines,
-                        confirmed: false,
-                    },
-                );
+                Self::execute_new(ledger, config, file, &payment, cms.as_ref(), now, summary)?
             }
         }
         ledger.save(&self.dir, lock)?;
@@ -459,6 +430,45 @@ impl Sim {
             done.confirmed = true;
         }
         ledger.save(&self.dir, lock)
+    }
+
+    /// Executes a payment message not seen before and owes its answer: a
+    /// pain.002, or the PAYPER acknowledgement for a CMS package.
+    fn execute_new(
+        ledger: &mut Ledger,
+        config: &Config,
+        file: &ReceivedFile,
+        payment: &crate::payment_read::PaymentFile,
+        cms: Option<&cn_icbc::IcbcConnection>,
+        now: DateTime<Utc>,
+        summary: &mut RoundSummary,
+    ) -> Result<(), SimError> {
+        let message_id = payment.message_id.clone();
+        let (statuses, lines) = answer::execute(ledger, config, payment, now);
+        let settled = lines.iter().filter(|l| l.booking_id.is_some()).count();
+        summary.settled_lines += settled;
+        summary.rejected_lines += lines.len() - settled;
+        summary.executed_messages += 1;
+        let id = ledger.new_message_id(if cms.is_some() { "CMS" } else { "P2" });
+        if let Some(conn) = &cms {
+            let bytes = icbc::payper_answer(conn, &message_id, &id, false, now)?;
+            ledger.pending_bytes.insert(id.clone(), hex::encode(bytes));
+        } else {
+            let xml = answer::status_report(&id, &message_id, statuses, None, now)?;
+            let report = (id.clone(), xml);
+            Self::owe_report(ledger, &config.faults, &message_id, report, now)?;
+        }
+        ledger.executed.insert(
+            message_id.clone(),
+            ExecutedMessage {
+                file_sha256: file.sha256.clone(),
+                executed_at: now,
+                report_message_id: id,
+                lines,
+                confirmed: false,
+            },
+        );
+        Ok(())
     }
 
     /// Hands over every answer the ledger owes (sending is idempotent, so
