@@ -1,6 +1,6 @@
 //! The simulated bank speaking ICBC's CMS dialect over the file exchange:
 //! PAYPER acknowledged (B0012 for a reused fSeqno, nothing booked twice),
-//! QPAYPER rows with Result 7 / 6 and 98 the first time for a chosen line,
+//! QPAYPER rows with Result 7 / 6 / 8 and 98 the first time for a chosen line,
 //! QHISD history in pages whose balances chain.
 
 mod bank_sim_support;
@@ -75,6 +75,7 @@ fn payper_qpayper_and_qhisd_are_answered_as_icbc_does() {
         &Config {
             dialect: SimDialect::IcbcCms,
             icbc_unknown_first: BTreeSet::from(["WB-E2E-0002".to_owned()]),
+            authorisation_refused: BTreeSet::from(["WB-E2E-0004".to_owned()]),
             icbc_page_size: Some(2),
             ..config()
         },
@@ -89,7 +90,11 @@ fn payper_qpayper_and_qhisd_are_answered_as_icbc_does() {
     sim.transfer(ACCOUNT, Direction::Credit, dec("800.00"), payer, now())
         .unwrap();
 
-    let payper = write_payper(&batch("WB-PKG-0001"), &conn()).unwrap();
+    let mut payment = batch("WB-PKG-0001");
+    let mut refused = payment.lines[0].clone();
+    refused.end_to_end_id = "WB-E2E-0004".to_owned();
+    payment.lines.push(refused);
+    let payper = write_payper(&payment, &conn()).unwrap();
     client.send("WB-PKG-0001", &payper).unwrap();
     let summary = sim.round(now()).unwrap();
     assert_eq!(
@@ -121,6 +126,7 @@ fn payper_qpayper_and_qhisd_are_answered_as_icbc_does() {
             ("WB-E2E-0001", "7", PaymentStatus::Settled),
             ("WB-E2E-0002", "98", PaymentStatus::Unknown),
             ("WB-E2E-0003", "6", PaymentStatus::Rejected),
+            ("WB-E2E-0004", "8", PaymentStatus::Rejected),
         ]
     );
     let reason = first.lines[2]

@@ -35,6 +35,9 @@ pub mod reason {
     pub const COUNT: (&str, &str) = ("AM18", "交易笔数与报文头不符");
     /// InvalidControlSum.
     pub const CONTROL_SUM: (&str, &str) = ("AM10", "总金额与报文头不符");
+    /// NotAllowedPayment: the payer's approver refused to authorise it
+    /// (ICBC answers it with `Result` 8).
+    pub const AUTHORISATION_REFUSED: (&str, &str) = ("DS0G", "授权被拒绝");
 }
 
 /// The Chinese text of a reason code the simulator answers with.
@@ -49,6 +52,7 @@ pub(super) fn reason_text(code: &str) -> Option<&'static str> {
         DUPLICATE_MESSAGE,
         COUNT,
         CONTROL_SUM,
+        AUTHORISATION_REFUSED,
     ]
     .into_iter()
     .find(|(c, _)| *c == code)
@@ -141,6 +145,8 @@ fn line_fault(
         Some(reason::CLOSED_ACCOUNT)
     } else if config.name_mismatch_cards.contains(card) {
         Some(reason::NAME_MISMATCH)
+    } else if config.authorisation_refused.contains(&line.end_to_end_id) {
+        Some(reason::AUTHORISATION_REFUSED)
     } else if debtor.balance < line.amount.value {
         Some(reason::INSUFFICIENT_FUNDS)
     } else {

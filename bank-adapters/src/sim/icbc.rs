@@ -2,7 +2,7 @@
 //! a PAYPER package is executed like any payment file and acknowledged with
 //! the PAYPER answer (`RetCode` 0, or `B0012` for a reused `fSeqno`, with
 //! nothing booked); QPAYPER is answered with each row's `Result` (7 settled,
-//! 6 rejected, 98 "communication doubtful" the first time a line listed in
+//! 6 rejected, 8 authorisation refused, 98 "communication doubtful" the first time a line listed in
 //! `icbc_unknown_first` is asked about); QHISD with the account's history,
 //! `icbc_page_size` rows a page, `NextTag` the next row's offset.
 //!
@@ -133,6 +133,8 @@ pub(super) fn qpayper_answer(
             ("98", PaymentStatus::Unknown)
         } else if line.booking_id.is_some() {
             ("7", PaymentStatus::Settled)
+        } else if line.reason_code.as_deref() == Some(super::reason::AUTHORISATION_REFUSED.0) {
+            ("8", PaymentStatus::Rejected)
         } else {
             ("6", PaymentStatus::Rejected)
         };

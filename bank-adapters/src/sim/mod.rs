@@ -104,6 +104,10 @@ pub struct Config {
     /// dialect they come in either way.
     #[serde(default)]
     pub dialect: SimDialect,
+    /// End-to-end ids the payer's approver refuses to authorise: not
+    /// booked, RJCT DS0G (ICBC: `Result` 8).
+    #[serde(default)]
+    pub authorisation_refused: BTreeSet<String>,
     /// ICBC: end-to-end ids whose first QPAYPER is answered `Result` 98.
     #[serde(default)]
     pub icbc_unknown_first: BTreeSet<String>,
