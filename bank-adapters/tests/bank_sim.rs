@@ -76,7 +76,7 @@ fn setup() -> Setup {
             opening_balance: dec("10000.00"),
         }],
         closed_cards: BTreeSet::from([CLOSED_CARD.to_owned()]),
-        name_mismatch_cards: BTreeSet::new(),
+        ..Config::default()
     };
     let sim_dir = dir.path().join("bank");
     config.save(&sim_dir).unwrap();

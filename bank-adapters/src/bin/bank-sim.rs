@@ -1,19 +1,23 @@
 //! `bank-sim`: a simulated bank on a directory, for tests and the demo.
 //! See `bank-adapters/README.md`; the logic is `bank_adapters::sim`.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::str::FromStr;
 use std::time::Duration;
 
 use bank_adapters::model::{AccountRef, Direction};
-use bank_adapters::sim::{Sim, SimError};
+use bank_adapters::sim::{http, Sim, SimError};
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 use rust_decimal::Decimal;
 
 #[derive(Parser)]
-#[command(name = "bank-sim", about = "A simulated bank over the file exchange")]
+#[command(
+    name = "bank-sim",
+    about = "A simulated bank over the file exchange or HTTPS with mutual TLS"
+)]
 struct Cli {
     /// The simulator's directory (ledger, bank-sim.toml, to-bank/, from-bank/).
     #[arg(long, global = true)]
@@ -24,6 +28,21 @@ struct Cli {
     /// Pause between rounds, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     interval_ms: u64,
+    /// Also serve the HTTPS protocol here (needs --tls-cert, --tls-key, --client-ca).
+    #[arg(long)]
+    https: Option<SocketAddr>,
+    /// The bank's server certificate (PEM).
+    #[arg(long)]
+    tls_cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    #[arg(long)]
+    tls_key: Option<PathBuf>,
+    /// The CA that issues the clients' certificates (PEM); no other client connects.
+    #[arg(long)]
+    client_ca: Option<PathBuf>,
+    /// Serve the admin API (plain HTTP) here, e.g. 127.0.0.1:8444.
+    #[arg(long)]
+    admin: Option<SocketAddr>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -72,8 +91,23 @@ fn run(cli: Cli) -> Result<(), SimError> {
     let Some(dir) = cli.dir else {
         return Err(SimError::Refused("需要 --dir DIR".to_owned()));
     };
-    let sim = Sim::open(dir)?;
+    let sim = Sim::open(&dir)?;
     match cli.command {
+        None if cli.https.is_some() || cli.admin.is_some() => {
+            let https = match cli.https {
+                Some(addr) => Some((addr, tls(&cli.tls_cert, &cli.tls_key, &cli.client_ca)?)),
+                None => None,
+            };
+            let running = http::spawn(Sim::open(&dir)?, https, cli.admin)
+                .map_err(|e| SimError::Refused(format!("无法监听 (cannot listen): {e}")))?;
+            if let Some(addr) = running.https {
+                eprintln!("bank-sim: HTTPS on https://{addr}");
+            }
+            if let Some(addr) = running.admin {
+                eprintln!("bank-sim: admin API on http://{addr}");
+            }
+            poll(&sim, false, Duration::from_millis(cli.interval_ms))
+        }
         None => poll(&sim, cli.once, Duration::from_millis(cli.interval_ms)),
         Some(Command::Ledger) => {
             let json = serde_json::to_string_pretty(&sim.ledger()?)
@@ -93,6 +127,19 @@ fn run(cli: Cli) -> Result<(), SimError> {
             to,
             to_name,
         }) => transfer(&sim, &account, Direction::Debit, &amount, to, to_name),
+    }
+}
+
+fn tls(
+    cert: &Option<PathBuf>,
+    key: &Option<PathBuf>,
+    client_ca: &Option<PathBuf>,
+) -> Result<rustls::ServerConfig, SimError> {
+    match (cert, key, client_ca) {
+        (Some(cert), Some(key), Some(ca)) => http::tls_config(cert, key, ca),
+        _ => Err(SimError::Refused(
+            "--https 需要 --tls-cert、--tls-key 和 --client-ca (needs all three)".to_owned(),
+        )),
     }
 }
 

@@ -1,5 +1,7 @@
 //! camt.053.001.08 (bank-to-customer statement) out: what the bank simulator
-//! sends back as the end-of-day statement of the dedicated wage account.
+//! sends back as the end-of-day statement of the dedicated wage account;
+//! camt.054.001.08 (debit/credit notification) out: its message per booking.
+//! Both share the entry type (`ReportEntry10`), so one writer does both.
 //!
 //! [`Camt053Writer`] writes piece by piece (header, entries one by one), so a
 //! statement with millions of entries streams; [`write_camt053`] writes a
@@ -25,10 +27,35 @@ use crate::model::{
 use super::camt::CashMessage;
 use super::out::Out;
 
-const NAMESPACE: &str = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08";
-
 /// The name [`super::read_cash_message`] reports for what this writes.
 pub const CAMT053_MESSAGE: &str = "camt.053.001.08";
+
+/// The name of the notifications [`write_camt054`] writes.
+pub const CAMT054_MESSAGE: &str = "camt.054.001.08";
+
+/// What differs between camt.053 and camt.054.
+#[derive(Debug, Clone, Copy)]
+struct Flavour {
+    message: &'static str,
+    root: &'static str,
+    /// `Stmt` or `Ntfctn`.
+    item: &'static str,
+    kind: StatementKind,
+}
+
+const STATEMENT: Flavour = Flavour {
+    message: CAMT053_MESSAGE,
+    root: "BkToCstmrStmt",
+    item: "Stmt",
+    kind: StatementKind::Statement,
+};
+
+const NOTIFICATION: Flavour = Flavour {
+    message: CAMT054_MESSAGE,
+    root: "BkToCstmrDbtCdtNtfctn",
+    item: "Ntfctn",
+    kind: StatementKind::Notification,
+};
 
 /// Largest `Number` (totalDigits 18).
 const MAX_NUMBER: u64 = 999_999_999_999_999_999;
@@ -39,6 +66,7 @@ const MAX_NUMBER: u64 = 999_999_999_999_999_999;
 /// [`Camt053Writer::take_chunk`] or [`Camt053Writer::drain_into`].
 pub struct Camt053Writer {
     out: Out,
+    flavour: Flavour,
     statements: usize,
     entries: usize,
     in_statement: bool,
@@ -47,21 +75,32 @@ pub struct Camt053Writer {
 impl Camt053Writer {
     /// Starts the document with its group header.
     pub fn new(message_id: &str, created_at: DateTime<Utc>) -> Result<Self, WriteError> {
+        Self::with_flavour(STATEMENT, message_id, created_at)
+    }
+
+    fn with_flavour(
+        flavour: Flavour,
+        message_id: &str,
+        created_at: DateTime<Utc>,
+    ) -> Result<Self, WriteError> {
         let mut out = Out::with_capacity(64 * 1024);
         out.declaration();
         out.open_with(
             "Document",
             &format!(
-                " xmlns=\"{NAMESPACE}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
+                " xmlns=\"urn:iso:std:iso:20022:tech:xsd:{}\" \
+                 xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"",
+                flavour.message
             ),
         );
-        out.open("BkToCstmrStmt");
+        out.open(flavour.root);
         out.open("GrpHdr");
         out.text("MsgId", message_id, 35, "message_id")?;
         out.date_time("CreDtTm", created_at);
         out.close("GrpHdr");
         Ok(Camt053Writer {
             out,
+            flavour,
             statements: 0,
             entries: 0,
             in_statement: false,
@@ -79,13 +118,14 @@ impl Camt053Writer {
         out.set_context(|c| {
             let _ = write!(c, "statements[{index}].");
         });
-        if statement.kind != StatementKind::Statement {
+        let flavour = self.flavour;
+        if statement.kind != flavour.kind {
             return Err(WriteError::Invalid {
                 field: out.field("kind"),
-                message: "camt.053 carries statements only".to_owned(),
+                message: format!("{} carries {:?} only", flavour.message, flavour.kind),
             });
         }
-        out.open("Stmt");
+        out.open(flavour.item);
         out.text("Id", &statement.statement_id, 35, "statement_id")?;
         if let Some(number) = statement.sequence_number {
             if number > MAX_NUMBER {
@@ -137,14 +177,16 @@ impl Camt053Writer {
             ("CLBD", &statement.closing_balance, "closing_balance"),
             ("CLAV", &statement.available_balance, "available_balance"),
         ];
-        if balances.iter().all(|(_, balance, _)| balance.is_none()) {
+        if flavour.kind == StatementKind::Notification {
+            // A notification carries no balances (the schema has no Bal).
+        } else if balances.iter().all(|(_, balance, _)| balance.is_none()) {
             return Err(WriteError::Invalid {
                 field: out.field("closing_balance"),
                 message: "a camt.053 statement needs at least one balance".to_owned(),
             });
         }
         for (code, balance, field) in balances {
-            if let Some(balance) = balance {
+            if let (Some(balance), false) = (balance, flavour.kind == StatementKind::Notification) {
                 write_balance(out, code, balance, field)?;
             }
         }
@@ -281,7 +323,7 @@ impl Camt053Writer {
     /// Closes the statement last started.
     pub fn statement_end(&mut self) {
         if self.in_statement {
-            self.out.close("Stmt");
+            self.out.close(self.flavour.item);
             self.in_statement = false;
         }
     }
@@ -304,11 +346,11 @@ impl Camt053Writer {
         if self.statements == 0 {
             return Err(WriteError::Invalid {
                 field: "statements".to_owned(),
-                message: "a camt.053 needs at least one statement".to_owned(),
+                message: format!("a {} needs at least one statement", self.flavour.message),
             });
         }
         self.statement_end();
-        self.out.close("BkToCstmrStmt");
+        self.out.close(self.flavour.root);
         self.out.close("Document");
         Ok(self.out.finish())
     }
@@ -317,6 +359,17 @@ impl Camt053Writer {
 /// Writes a whole message as camt.053.001.08; `message_id` and `created_at`
 /// are required (the group header needs them).
 pub fn write_camt053(message: &CashMessage) -> Result<String, WriteError> {
+    write_flavour(STATEMENT, message)
+}
+
+/// Writes a whole message as camt.054.001.08 (debit/credit notifications:
+/// statements of kind [`StatementKind::Notification`]; balances are not
+/// written, the schema has none).
+pub fn write_camt054(message: &CashMessage) -> Result<String, WriteError> {
+    write_flavour(NOTIFICATION, message)
+}
+
+fn write_flavour(flavour: Flavour, message: &CashMessage) -> Result<String, WriteError> {
     let Some(message_id) = message.message_id.as_deref() else {
         return Err(WriteError::Invalid {
             field: "message_id".to_owned(),
@@ -329,7 +382,7 @@ pub fn write_camt053(message: &CashMessage) -> Result<String, WriteError> {
             message: "a statement message needs its creation time".to_owned(),
         });
     };
-    let mut writer = Camt053Writer::new(message_id, created_at)?;
+    let mut writer = Camt053Writer::with_flavour(flavour, message_id, created_at)?;
     let mut text = String::new();
     for statement in &message.statements {
         writer.statement_start(statement)?;

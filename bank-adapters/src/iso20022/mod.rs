@@ -28,7 +28,7 @@ pub use camt::{
     check_balances, read_cash_message, read_cash_stream, summary_mismatches, BalanceCheck,
     CashHeader, CashMessage, StatementSink,
 };
-pub use camt_write::{write_camt053, Camt053Writer};
+pub use camt_write::{write_camt053, write_camt054, Camt053Writer};
 pub use generate::{camt053_source, generate_camt053, generate_payment_batch};
 pub use pain001::{write_pain001, write_pain001_into, Pain001Version};
 pub use pain002::{read_status_report, write_pain002, Pain002Version};

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use crate::iso20022::{write_camt053, write_pain002, CashMessage, Pain002Version};
+use crate::iso20022::{write_camt053, write_camt054, write_pain002, CashMessage, Pain002Version};
 use crate::model::{
     AccountRef, Amount, Balance, Direction, Entry, EntryStatus, LineStatus, PaymentBatch,
     PaymentStatus, StatedSummary, Statement, StatementKind, StatusReason, StatusReport,
@@ -35,6 +35,28 @@ pub mod reason {
     pub const COUNT: (&str, &str) = ("AM18", "交易笔数与报文头不符");
     /// InvalidControlSum.
     pub const CONTROL_SUM: (&str, &str) = ("AM10", "总金额与报文头不符");
+    /// NotAllowedPayment: the payer's approver refused to authorise it
+    /// (ICBC answers it with `Result` 8).
+    pub const AUTHORISATION_REFUSED: (&str, &str) = ("DS0G", "授权被拒绝");
+}
+
+/// The Chinese text of a reason code the simulator answers with.
+pub(super) fn reason_text(code: &str) -> Option<&'static str> {
+    use reason::*;
+    [
+        CLOSED_ACCOUNT,
+        NAME_MISMATCH,
+        INSUFFICIENT_FUNDS,
+        UNKNOWN_DEBTOR,
+        CURRENCY,
+        DUPLICATE_MESSAGE,
+        COUNT,
+        CONTROL_SUM,
+        AUTHORISATION_REFUSED,
+    ]
+    .into_iter()
+    .find(|(c, _)| *c == code)
+    .map(|(_, text)| text)
 }
 
 fn status_reason((code, text): (&str, &str)) -> StatusReason {
@@ -123,6 +145,8 @@ fn line_fault(
         Some(reason::CLOSED_ACCOUNT)
     } else if config.name_mismatch_cards.contains(card) {
         Some(reason::NAME_MISMATCH)
+    } else if config.authorisation_refused.contains(&line.end_to_end_id) {
+        Some(reason::AUTHORISATION_REFUSED)
     } else if debtor.balance < line.amount.value {
         Some(reason::INSUFFICIENT_FUNDS)
     } else {
@@ -189,6 +213,81 @@ pub(super) fn status_report(
         lines,
     };
     Ok(write_pain002(&report, Pain002Version::V10)?)
+}
+
+/// An interim report: the message was accepted (ACTC), nothing settled yet.
+/// The `out_of_order` fault writes it after the final one.
+pub(super) fn interim_report(
+    report_id: &str,
+    original_message_id: &str,
+    at: DateTime<Utc>,
+) -> Result<String, SimError> {
+    let report = StatusReport {
+        message_id: Some(report_id.to_owned()),
+        created_at: Some(at),
+        original_message_id: original_message_id.to_owned(),
+        group_status_code: Some("ACTC".to_owned()),
+        group_status: Some(PaymentStatus::from_iso_code("ACTC")),
+        group_reason: None,
+        lines: Vec::new(),
+    };
+    Ok(write_pain002(&report, Pain002Version::V10)?)
+}
+
+/// A camt.054.001.08 for each booking on a dedicated account not yet
+/// notified nor stated; marks them. Returns how many were owed.
+pub(super) fn notifications(ledger: &mut Ledger, at: DateTime<Utc>) -> Result<usize, SimError> {
+    let due: Vec<usize> = ledger
+        .bookings
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.notification.is_none() && b.statement.is_none())
+        .filter(|(_, b)| {
+            ledger
+                .accounts
+                .get(&b.account)
+                .is_some_and(|a| a.kind == AccountKind::Dedicated)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    for &index in &due {
+        let id = ledger.new_message_id("C54");
+        let booking = &ledger.bookings[index];
+        let name = ledger
+            .accounts
+            .get(&booking.account)
+            .and_then(|a| a.name.clone());
+        let notification = Statement {
+            kind: StatementKind::Notification,
+            statement_id: id.clone(),
+            sequence_number: None,
+            created_at: Some(at),
+            account: AccountRef {
+                number: booking.account.clone(),
+                name,
+                bank_code: None,
+                bank_name: None,
+            },
+            currency: Some("CNY".to_owned()),
+            from: None,
+            to: None,
+            opening_balance: None,
+            closing_balance: None,
+            available_balance: None,
+            stated_summary: None,
+            entries: vec![entry(booking)],
+        };
+        let message = CashMessage {
+            message: crate::iso20022::camt_write::CAMT054_MESSAGE.to_owned(),
+            message_id: Some(id.clone()),
+            created_at: Some(at),
+            statements: vec![notification],
+        };
+        let xml = write_camt054(&message)?;
+        ledger.bookings[index].notification = Some(id.clone());
+        ledger.pending_out.insert(id, xml);
+    }
+    Ok(due.len())
 }
 
 /// The next statement of `account`: every booking not yet reported, the
@@ -269,7 +368,7 @@ pub(super) fn next_statement(
     Ok(Some(write_camt053(&message)?))
 }
 
-fn entry(booking: &Booking) -> Entry {
+pub(super) fn entry(booking: &Booking) -> Entry {
     let amount = Amount::cny(booking.amount);
     Entry {
         amount: amount.clone(),

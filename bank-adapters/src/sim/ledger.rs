@@ -65,6 +65,9 @@ pub struct Booking {
     pub remittance: Option<String>,
     /// Sequence number of the statement that reported it.
     pub statement: Option<u64>,
+    /// The camt.054 that notified it (dedicated accounts, when configured).
+    #[serde(default)]
+    pub notification: Option<String>,
 }
 
 /// A payment message the bank executed; its id is never executed again.
@@ -107,6 +110,18 @@ pub struct Ledger {
     pub pending_out: BTreeMap<String, String>,
     pub next_booking: u64,
     pub next_message: u64,
+    /// Payment files held back by the `hold_rounds` fault: rounds seen, by SHA-256.
+    #[serde(default)]
+    pub held: BTreeMap<String, u32>,
+    /// Status reports the `lose_answer` fault never wrote, by message id.
+    #[serde(default)]
+    pub lost_answers: Vec<String>,
+    /// Like `pending_out`, for answers that are not UTF-8 (ICBC's GBK), hex.
+    #[serde(default)]
+    pub pending_bytes: BTreeMap<String, String>,
+    /// ICBC: end-to-end ids a QPAYPER has asked about (98 only the first time).
+    #[serde(default)]
+    pub icbc_asked: std::collections::BTreeSet<String>,
 }
 
 /// The exclusive lock on a ledger; released when dropped.
@@ -200,6 +215,7 @@ impl Booking {
             message_id: None,
             remittance: None,
             statement: None,
+            notification: None,
         }
     }
 }

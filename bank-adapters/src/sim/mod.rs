@@ -1,8 +1,10 @@
 //! A bank simulator (`bank-sim`) that plays the bank over the file
-//! exchange, for tests and the demo: it reads pain.001 files from
-//! `DIR/to-bank/`, executes them against its own durable ledger
-//! (`DIR/ledger.json`), and writes pain.002.001.10 status reports and
-//! camt.053.001.08 statements to `DIR/from-bank/`.
+//! exchange or HTTPS with mutual TLS ([`http`], [`exchange`]), for tests and
+//! the demo: it reads pain.001 files from `DIR/to-bank/`, executes them
+//! against its own durable ledger (`DIR/ledger.json`), and writes
+//! pain.002.001.10 status reports, camt.053.001.08 statements and (when
+//! configured) camt.054.001.08 notifications to `DIR/from-bank/`. It can be
+//! told to misbehave ([`faults`]) and driven over an admin API ([`admin`]).
 //!
 //! Configured by `DIR/bank-sim.toml` (read every round, so faults can be
 //! changed while it runs):
@@ -15,6 +17,9 @@
 //! number = "1234567890123456789"
 //! name = "某项目农民工工资专用账户"
 //! opening_balance = "500000.00"
+//!
+//! [faults]                                      # see `faults::Faults`
+//! hold_rounds = 2
 //! ```
 //!
 //! Exactly once on the bank's side: a message id it has executed is never
@@ -23,7 +28,12 @@
 //! an answer nor books twice. Raw input files are kept under
 //! `DIR/archive/` by SHA-256.
 
+pub mod admin;
 mod answer;
+pub mod exchange;
+pub mod faults;
+pub mod http;
+mod icbc;
 pub mod ledger;
 
 use std::collections::BTreeSet;
@@ -33,12 +43,15 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::cn_icbc;
 use crate::error::WriteError;
 use crate::model::{AccountRef, Direction};
 use crate::payment_read::read_payment_file;
+use crate::transport::file_exchange::replace_file;
 use crate::transport::{FileExchange, ReceivedFile, Transport, TransportError};
 
 pub use answer::reason;
+pub use faults::{FaultSet, Faults};
 use ledger::{
     AccountKind, Booking, ExecutedMessage, Ledger, LedgerAccount, LedgerLock, RefusedInput,
 };
@@ -80,6 +93,36 @@ pub struct Config {
     pub closed_cards: BTreeSet<String>,
     #[serde(default)]
     pub name_mismatch_cards: BTreeSet<String>,
+    /// A camt.054 debit/credit notification per booking on a dedicated
+    /// account, besides the statement.
+    #[serde(default)]
+    pub camt_notifications: bool,
+    #[serde(default)]
+    pub faults: Faults,
+    /// What the connection speaks besides pain.001: `icbc_cms` sends no
+    /// camt.053 (the client asks with QHISD). Requests are answered in the
+    /// dialect they come in either way.
+    #[serde(default)]
+    pub dialect: SimDialect,
+    /// End-to-end ids the payer's approver refuses to authorise: not
+    /// booked, RJCT DS0G (ICBC: `Result` 8).
+    #[serde(default)]
+    pub authorisation_refused: BTreeSet<String>,
+    /// ICBC: end-to-end ids whose first QPAYPER is answered `Result` 98.
+    #[serde(default)]
+    pub icbc_unknown_first: BTreeSet<String>,
+    /// ICBC: rows per QHISD page (default 20).
+    #[serde(default)]
+    pub icbc_page_size: Option<usize>,
+}
+
+/// See [`Config::dialect`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SimDialect {
+    #[default]
+    Iso20022,
+    IcbcCms,
 }
 
 /// A dedicated account the bank holds, opened with its opening balance
@@ -110,8 +153,8 @@ impl Config {
         let text = toml::to_string_pretty(self)
             .map_err(|e| SimError::Config(format!("cannot write the configuration: {e}")))?;
         std::fs::create_dir_all(dir).map_err(|e| SimError::io(dir, e))?;
-        let path = dir.join(CONFIG_FILE);
-        std::fs::write(&path, text).map_err(|e| SimError::io(&path, e))
+        // Atomic: the servers read it while the admin API writes it.
+        Ok(replace_file(dir, CONFIG_FILE, text.as_bytes())?)
     }
 }
 
@@ -124,6 +167,13 @@ pub struct RoundSummary {
     pub duplicates: usize,
     pub unreadable: usize,
     pub statements: usize,
+    /// Payment files held back by the `hold_rounds` fault.
+    pub held: usize,
+    pub notifications: usize,
+    /// Garbage files written by the `malformed_next` fault.
+    pub malformed: usize,
+    /// ICBC QPAYPER / QHISD queries answered.
+    pub queries: usize,
 }
 
 /// The simulator on one directory.
@@ -152,6 +202,22 @@ impl Sim {
             self.dir.join("from-bank"),
             archive,
         )?)
+    }
+
+    /// The simulator's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Replaces the rejected cards and the faults in `bank-sim.toml`
+    /// (accounts stay), under the ledger's lock like every writer of it.
+    pub fn set_faults(&self, set: FaultSet) -> Result<(), SimError> {
+        let _lock = Ledger::lock(&self.dir)?;
+        let mut config = Config::load(&self.dir)?;
+        config.closed_cards = set.closed_cards;
+        config.name_mismatch_cards = set.name_mismatch_cards;
+        config.faults = set.faults;
+        config.save(&self.dir)
     }
 
     /// The ledger as it is now.
@@ -184,7 +250,7 @@ impl Sim {
     /// One round at `now`: answers every payment file in `to-bank/`, then
     /// sends a statement for each dedicated account with new bookings.
     pub fn round(&self, now: DateTime<Utc>) -> Result<RoundSummary, SimError> {
-        let (lock, mut ledger, config) = self.begin()?;
+        let (lock, mut ledger, mut config) = self.begin()?;
         self.flush(&mut ledger, &lock)?;
         let mut summary = RoundSummary::default();
         let receipt = self.exchange.receive()?;
@@ -192,13 +258,17 @@ impl Sim {
         for file in &receipt.files {
             self.answer_file(&mut ledger, &lock, &config, file, now, &mut summary)?;
         }
+        if config.camt_notifications {
+            summary.notifications += answer::notifications(&mut ledger, now)?;
+        }
         let dedicated: Vec<String> = ledger
             .accounts
             .iter()
             .filter(|(_, a)| a.kind == AccountKind::Dedicated)
             .map(|(number, _)| number.clone())
             .collect();
-        for number in dedicated {
+        let statements = config.dialect == SimDialect::Iso20022;
+        for number in dedicated.into_iter().filter(|_| statements) {
             let news = ledger
                 .bookings
                 .iter()
@@ -212,9 +282,74 @@ impl Sim {
                 summary.statements += 1;
             }
         }
+        self.write_garbage(&mut ledger, &lock, &mut config, &mut summary)?;
         ledger.save(&self.dir, &lock)?;
         self.flush(&mut ledger, &lock)?;
         Ok(summary)
+    }
+
+    /// The `malformed_next` fault: garbage files owed, the count reset.
+    fn write_garbage(
+        &self,
+        ledger: &mut Ledger,
+        lock: &LedgerLock,
+        config: &mut Config,
+        summary: &mut RoundSummary,
+    ) -> Result<(), SimError> {
+        if config.faults.malformed_next == 0 {
+            return Ok(());
+        }
+        for _ in 0..config.faults.malformed_next {
+            let id = ledger.new_message_id("BAD");
+            let bytes = faults::garbage(ledger.next_message);
+            ledger.pending_out.insert(id, bytes);
+            summary.malformed += 1;
+        }
+        // Owed before the count is reset: a crash between writes them again
+        // at worst, which is what a garbage-sending bank does anyway.
+        ledger.save(&self.dir, lock)?;
+        config.faults.malformed_next = 0;
+        config.save(&self.dir)
+    }
+
+    /// The `hold_rounds` fault: `true` while the file must wait.
+    fn hold(&self, ledger: &mut Ledger, config: &Config, file: &ReceivedFile) -> bool {
+        let rounds = config.faults.hold_rounds;
+        let seen = ledger.held.entry(file.sha256.clone()).or_insert(0);
+        if *seen < rounds {
+            *seen += 1;
+            return true;
+        }
+        ledger.held.remove(&file.sha256);
+        false
+    }
+
+    /// Owes a status report, as the faults say: never (`lose_answer`),
+    /// twice (`duplicate_status`), or followed by an interim ACTC one
+    /// (`out_of_order`).
+    fn owe_report(
+        ledger: &mut Ledger,
+        faults: &Faults,
+        original_message_id: &str,
+        (id, xml): (String, String),
+        now: DateTime<Utc>,
+    ) -> Result<(), SimError> {
+        if faults.lose_answer {
+            ledger.lost_answers.push(id);
+            return Ok(());
+        }
+        if faults.duplicate_status {
+            ledger
+                .pending_out
+                .insert(format!("{id}-AGAIN"), xml.clone());
+        }
+        ledger.pending_out.insert(id, xml);
+        if faults.out_of_order {
+            let interim_id = ledger.new_message_id("P2");
+            let interim = answer::interim_report(&interim_id, original_message_id, now)?;
+            ledger.pending_out.insert(interim_id, interim);
+        }
+        Ok(())
     }
 
     /// Executes or refuses one payment file, stores the answer, hands it
@@ -228,6 +363,27 @@ impl Sim {
         now: DateTime<Utc>,
         summary: &mut RoundSummary,
     ) -> Result<(), SimError> {
+        if self.hold(ledger, config, file) {
+            summary.held += 1;
+            return ledger.save(&self.dir, lock);
+        }
+        if let Some(asked) = icbc::query_of(&file.bytes) {
+            match icbc::answer_query(ledger, config, asked, now) {
+                Ok(bytes) => {
+                    let id = ledger.new_message_id("CMS");
+                    ledger.pending_bytes.insert(id, hex::encode(bytes));
+                    summary.queries += 1;
+                }
+                Err(e) => ledger.refused.push(RefusedInput {
+                    name: file.name.clone(),
+                    sha256: file.sha256.clone(),
+                    reason: e.to_string(),
+                }),
+            }
+            ledger.save(&self.dir, lock)?;
+            self.flush(ledger, lock)?;
+            return Ok(self.exchange.confirm(file)?);
+        }
         let payment = match read_payment_file(&file.bytes) {
             Ok(payment) => payment,
             Err(e) => {
@@ -242,11 +398,20 @@ impl Sim {
             }
         };
         let message_id = payment.message_id.clone();
-        match ledger.executed.get_mut(&message_id) {
+        let cms = (payment.message == "icbc.PAYPER")
+            .then(|| icbc::connection_of(&file.bytes))
+            .transpose()?;
+        match (ledger.executed.get(&message_id), &cms) {
             // This very file was executed and answered before a crash kept
             // it in the inbox: the answer is out, only the move is left.
-            Some(done) if !done.confirmed && done.file_sha256 == file.sha256 => {}
-            Some(_) => {
+            (Some(done), _) if !done.confirmed && done.file_sha256 == file.sha256 => {}
+            (Some(_), Some(conn)) => {
+                let id = ledger.new_message_id("CMS");
+                let bytes = icbc::payper_answer(conn, &message_id, &id, true, now)?;
+                ledger.pending_bytes.insert(id, hex::encode(bytes));
+                summary.duplicates += 1;
+            }
+            (Some(_), None) => {
                 let id = ledger.new_message_id("P2");
                 let xml = answer::status_report(
                     &id,
@@ -255,28 +420,11 @@ impl Sim {
                     Some(reason::DUPLICATE_MESSAGE),
                     now,
                 )?;
-                ledger.pending_out.insert(id, xml);
+                Self::owe_report(ledger, &config.faults, &message_id, (id, xml), now)?;
                 summary.duplicates += 1;
             }
-            None => {
-                let (statuses, lines) = answer::execute(ledger, config, &payment, now);
-                let settled = lines.iter().filter(|l| l.booking_id.is_some()).count();
-                summary.settled_lines += settled;
-                summary.rejected_lines += lines.len() - settled;
-                summary.executed_messages += 1;
-                let id = ledger.new_message_id("P2");
-                let xml = answer::status_report(&id, &message_id, statuses, None, now)?;
-                ledger.pending_out.insert(id.clone(), xml);
-                ledger.executed.insert(
-                    message_id.clone(),
-                    ExecutedMessage {
-                        file_sha256: file.sha256.clone(),
-                        executed_at: now,
-                        report_message_id: id,
-                        lines,
-                        confirmed: false,
-                    },
-                );
+            (None, _) => {
+                Self::execute_new(ledger, config, file, &payment, cms.as_ref(), now, summary)?
             }
         }
         ledger.save(&self.dir, lock)?;
@@ -288,16 +436,60 @@ impl Sim {
         ledger.save(&self.dir, lock)
     }
 
+    /// Executes a payment message not seen before and owes its answer: a
+    /// pain.002, or the PAYPER acknowledgement for a CMS package.
+    fn execute_new(
+        ledger: &mut Ledger,
+        config: &Config,
+        file: &ReceivedFile,
+        payment: &crate::payment_read::PaymentFile,
+        cms: Option<&cn_icbc::IcbcConnection>,
+        now: DateTime<Utc>,
+        summary: &mut RoundSummary,
+    ) -> Result<(), SimError> {
+        let message_id = payment.message_id.clone();
+        let (statuses, lines) = answer::execute(ledger, config, payment, now);
+        let settled = lines.iter().filter(|l| l.booking_id.is_some()).count();
+        summary.settled_lines += settled;
+        summary.rejected_lines += lines.len() - settled;
+        summary.executed_messages += 1;
+        let id = ledger.new_message_id(if cms.is_some() { "CMS" } else { "P2" });
+        if let Some(conn) = &cms {
+            let bytes = icbc::payper_answer(conn, &message_id, &id, false, now)?;
+            ledger.pending_bytes.insert(id.clone(), hex::encode(bytes));
+        } else {
+            let xml = answer::status_report(&id, &message_id, statuses, None, now)?;
+            let report = (id.clone(), xml);
+            Self::owe_report(ledger, &config.faults, &message_id, report, now)?;
+        }
+        ledger.executed.insert(
+            message_id.clone(),
+            ExecutedMessage {
+                file_sha256: file.sha256.clone(),
+                executed_at: now,
+                report_message_id: id,
+                lines,
+                confirmed: false,
+            },
+        );
+        Ok(())
+    }
+
     /// Hands over every answer the ledger owes (sending is idempotent, so
     /// one sent before a crash is not sent twice) and forgets them.
     fn flush(&self, ledger: &mut Ledger, lock: &LedgerLock) -> Result<(), SimError> {
-        if ledger.pending_out.is_empty() {
+        if ledger.pending_out.is_empty() && ledger.pending_bytes.is_empty() {
             return Ok(());
         }
         for (id, xml) in &ledger.pending_out {
             self.exchange.send(id, xml.as_bytes())?;
         }
+        for (id, hex_bytes) in &ledger.pending_bytes {
+            let bytes = hex::decode(hex_bytes).map_err(|e| SimError::Ledger(e.to_string()))?;
+            self.exchange.send(id, &bytes)?;
+        }
         ledger.pending_out.clear();
+        ledger.pending_bytes.clear();
         ledger.save(&self.dir, lock)
     }
 

@@ -88,17 +88,7 @@ impl FileExchange {
     /// The raw copy of content with this SHA-256 (lower-case hex), whether
     /// or not it exists: `<archive>/<first two hex digits>/<hex>`.
     pub fn archive_path(&self, sha256: &str) -> PathBuf {
-        let fan = sha256.get(..2).unwrap_or("00");
-        self.archive.join(fan).join(sha256)
-    }
-
-    /// Keeps `bytes` in the archive; `true` when that content was there already.
-    fn archive_bytes(&self, sha256: &str, bytes: &[u8]) -> Result<(PathBuf, bool), TransportError> {
-        let path = self.archive_path(sha256);
-        let dir = path.parent().unwrap_or(&self.archive).to_path_buf();
-        fs::create_dir_all(&dir).map_err(io_at(&dir))?;
-        let created = write_new_file(&dir, sha256, bytes)?;
-        Ok((path, !created))
+        archive_path(&self.archive, sha256)
     }
 
     fn receive_one(
@@ -124,15 +114,7 @@ impl FileExchange {
                 self.max_file_bytes
             )));
         }
-        let sha256 = hex::encode(Sha256::digest(&bytes));
-        let (archived_at, seen_before) = self.archive_bytes(&sha256, &bytes)?;
-        Ok(Ok(ReceivedFile {
-            name: name.to_owned(),
-            sha256,
-            bytes,
-            archived_at,
-            seen_before,
-        }))
+        Ok(Ok(keep_raw(&self.archive, name, bytes)?))
     }
 
     /// Moves an inbox file into `inbox/<folder>/`, never over another file:
@@ -221,6 +203,34 @@ impl Transport for FileExchange {
     }
 }
 
+/// The raw copy of content with this SHA-256 under `archive`:
+/// `<archive>/<first two hex digits>/<hex>`.
+pub(crate) fn archive_path(archive: &Path, sha256: &str) -> PathBuf {
+    let fan = sha256.get(..2).unwrap_or("00");
+    archive.join(fan).join(sha256)
+}
+
+/// Keeps a received file's bytes raw under `archive`, content-addressed,
+/// before anyone parses them; every transport receives through this.
+pub(crate) fn keep_raw(
+    archive: &Path,
+    name: &str,
+    bytes: Vec<u8>,
+) -> Result<ReceivedFile, TransportError> {
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let path = archive_path(archive, &sha256);
+    let dir = path.parent().unwrap_or(archive).to_path_buf();
+    fs::create_dir_all(&dir).map_err(io_at(&dir))?;
+    let created = write_new_file(&dir, &sha256, &bytes)?;
+    Ok(ReceivedFile {
+        name: name.to_owned(),
+        sha256,
+        bytes,
+        archived_at: path,
+        seen_before: !created,
+    })
+}
+
 /// Writes `bytes` as `dir/name` unless that name exists: temporary file,
 /// fsync, link, fsync of the directory. `false` when the name existed.
 pub(crate) fn write_new_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<bool, TransportError> {
@@ -273,7 +283,7 @@ fn sync_dir(dir: &Path) -> Result<(), TransportError> {
         .map_err(io_at(dir))
 }
 
-fn check_message_id(message_id: &str) -> Result<(), TransportError> {
+pub(crate) fn check_message_id(message_id: &str) -> Result<(), TransportError> {
     let fine = !message_id.is_empty()
         && message_id.len() <= MAX_MESSAGE_ID
         && !message_id.starts_with('.')
@@ -287,7 +297,7 @@ fn check_message_id(message_id: &str) -> Result<(), TransportError> {
     }
 }
 
-fn io_at(path: &Path) -> impl Fn(io::Error) -> TransportError + '_ {
+pub(crate) fn io_at(path: &Path) -> impl Fn(io::Error) -> TransportError + '_ {
     move |source| TransportError::Io {
         path: path.to_path_buf(),
         source,

@@ -2,18 +2,20 @@
 //! message id and hands over the files the bank sent, each already kept raw
 //! (content-addressed, SHA-256) before anything parses it.
 //!
-//! [`file_exchange`] is the first transport: a pair of directories per bank
-//! connection. HTTPS with mutual TLS (the client presents the connection's
-//! certificate and checks the bank's against the configured CA) is the next
-//! one and implements the same trait.
+//! [`file_exchange`] is a pair of directories per bank connection;
+//! [`https`] is HTTPS with mutual TLS (the client presents the connection's
+//! certificate and checks the bank's against the configured CA). Both
+//! implement the same trait with the same guarantees.
 //!
 //! This module moves bytes only: it knows no dialect and no database.
 
 pub mod file_exchange;
+pub mod https;
 
 use std::path::PathBuf;
 
 pub use file_exchange::FileExchange;
+pub use https::{HttpsExchange, HttpsSettings};
 
 /// What sending a message did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +74,18 @@ pub enum TransportError {
     /// The file to confirm is no longer in the inbox.
     #[error("{0:?} is not in the inbox")]
     NotInInbox(String),
+    /// The bank cannot be reached now (connection refused, time-out, TLS
+    /// failure, a 5xx answer): retry later; sending is idempotent.
+    #[error("the bank at {url} is unavailable: {reason}")]
+    Unavailable { url: String, reason: String },
+    /// The bank answered something the protocol does not allow (an
+    /// unexpected status, a malformed list): a person must look.
+    #[error("the bank at {url} answered outside the protocol: {reason}")]
+    Protocol { url: String, reason: String },
+    /// A setting cannot be used: `what` names the file or value, never its
+    /// contents.
+    #[error("{what}: {reason}")]
+    Setup { what: String, reason: String },
     #[error("I/O error on {path}: {source}")]
     Io {
         path: PathBuf,
