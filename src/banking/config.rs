@@ -21,7 +21,16 @@ pub enum TransportConfig {
         client_certificate: PathBuf,
         client_key: PathBuf,
         ca_certificate: PathBuf,
+        /// Longest a request may take as a whole (connect, send, answer);
+        /// a slower bank's answer counts as unavailable and is retried.
+        #[serde(default = "default_timeout_ms")]
+        timeout_ms: u64,
     },
+}
+
+/// 30 seconds: a bank's gateway answers within this or is treated as down.
+fn default_timeout_ms() -> u64 {
+    30_000
 }
 
 #[cfg(test)]

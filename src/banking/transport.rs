@@ -5,8 +5,9 @@
 //! them, so a file is one file on disk however it came.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use bank_adapters::transport::{FileExchange, Transport};
+use bank_adapters::transport::{FileExchange, HttpsExchange, HttpsSettings, Transport};
 
 use crate::banking::config::TransportConfig;
 use crate::error::{AppError, ErrorCode};
@@ -27,9 +28,23 @@ pub fn open(
                 .map_err(|e| AppError::new(ErrorCode::BankConnectionInvalid, e.to_string()))?;
             Ok(Box::new(exchange))
         }
-        TransportConfig::Https { .. } => Err(AppError::new(
-            ErrorCode::BankConnectionInvalid,
-            "HTTPS 传输尚未接入 (HTTPS transport is not wired in yet)",
-        )),
+        TransportConfig::Https {
+            url,
+            client_certificate,
+            client_key,
+            ca_certificate,
+            timeout_ms,
+        } => {
+            let settings = HttpsSettings {
+                url: url.clone(),
+                client_certificate: client_certificate.clone(),
+                client_key: client_key.clone(),
+                ca_certificate: ca_certificate.clone(),
+                timeout: Duration::from_millis(*timeout_ms),
+            };
+            let exchange = HttpsExchange::new(settings, raw_file_dir(data_dir))
+                .map_err(|e| AppError::new(ErrorCode::BankConnectionInvalid, e.to_string()))?;
+            Ok(Box::new(exchange))
+        }
     }
 }
