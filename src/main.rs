@@ -158,8 +158,8 @@ fn bank_file(command: BankFileCommand) -> anyhow::Result<()> {
     match command {
         BankFileCommand::Inspect { file } => {
             use bank_adapters::dialect::{inspect_to, InspectError};
-            let input =
-                std::fs::File::open(&file).with_context(|| format!("reading {}", file.display()))?;
+            let input = std::fs::File::open(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             // Streams: a 1 GB statement is described entry by entry, in flat memory.
             match inspect_to(input, &mut out) {
