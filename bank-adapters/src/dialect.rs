@@ -28,7 +28,7 @@ use crate::model::{PaymentBatch, Statement, StatusReport};
 
 pub use crate::read_options::ReadOptions;
 pub use detect::{detect, Detected, DialectKind, MessageKind, SNIFF_BYTES};
-pub use inspect::{inspect, inspect_to, InspectError};
+pub use inspect::{inspect, inspect_to, InspectError, MAX_IN_MEMORY_BYTES};
 
 /// The format a bank connection speaks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

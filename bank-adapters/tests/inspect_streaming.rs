@@ -250,6 +250,10 @@ fn a_file_that_is_no_bank_file_is_refused_before_anything_is_written() {
 
 #[test]
 fn a_statement_with_a_byte_order_mark_streams_to_the_same_value() {
-    let bytes = [&[0xEF, 0xBB, 0xBF][..], &fixture("camt.053.001.08_batches.xml")].concat();
+    let bytes = [
+        &[0xEF, 0xBB, 0xBF][..],
+        &fixture("camt.053.001.08_batches.xml"),
+    ]
+    .concat();
     assert_eq!(streamed(&bytes), inspect(&bytes).expect("inspects"));
 }

@@ -371,9 +371,11 @@ impl Pain002Version {
 }
 
 /// Writes a status report as pain.002, as a bank would: the group status and
-/// reason, then one payment information (id = the original message id, as
-/// our pain.001 writes it) with a status per line. The raw code is written
-/// when present, else the model status's ISO code.
+/// reason, then each of `report.blocks` (its id, counts, status and reason)
+/// with the lines that name it, and the lines that name no block in one
+/// last payment information (id = the original message id, as our pain.001
+/// writes it; without blocks, that is every line). Each line gets a
+/// status: the raw code when present, else the model status's ISO code.
 ///
 /// `message_id` and `created_at` are required (the schema requires them and
 /// a writer must not invent them).
@@ -424,7 +426,68 @@ pub fn write_pain002(report: &StatusReport, version: Pain002Version) -> Result<S
     write_reason(&mut out, report.group_reason.as_ref(), "group_reason")?;
     out.close("OrgnlGrpInfAndSts");
 
-    if !report.lines.is_empty() {
+    write_blocks(&mut out, report, version)?;
+    out.close("CstmrPmtStsRpt");
+    out.close("Document");
+    Ok(out.finish())
+}
+
+/// The `OrgnlPmtInfAndSts` blocks (see [`write_pain002`]).
+fn write_blocks(
+    out: &mut Out,
+    report: &StatusReport,
+    version: Pain002Version,
+) -> Result<(), WriteError> {
+    let block_id = |block: &PaymentBlockStatus| {
+        block
+            .original_payment_information_id
+            .clone()
+            .unwrap_or_else(|| report.original_message_id.clone())
+    };
+    let ids: Vec<String> = report.blocks.iter().map(block_id).collect();
+    // A line goes into the first block with its id; the others into the last one.
+    let home = |line: &LineStatus| {
+        line.payment_information_id
+            .as_deref()
+            .and_then(|id| ids.iter().position(|b| b == id))
+    };
+    for (index, block) in report.blocks.iter().enumerate() {
+        let field = |name: &str| format!("blocks[{index}].{name}");
+        out.open("OrgnlPmtInfAndSts");
+        out.text(
+            "OrgnlPmtInfId",
+            &ids[index],
+            35,
+            &field("original_payment_information_id"),
+        )?;
+        if let Some(count) = block.original_count {
+            out.raw("OrgnlNbOfTxs", &count.to_string());
+        }
+        if let Some(sum) = block.original_control_sum {
+            out.raw("OrgnlCtrlSum", &sum.to_string());
+        }
+        let code = block
+            .status_code
+            .as_deref()
+            .or(block.status.map(PaymentStatus::iso_code));
+        if let Some(code) = code {
+            version.check_code(code, true, &field("status_code"))?;
+            out.raw("PmtInfSts", code);
+        }
+        write_reason(out, block.reason.as_ref(), &field("reason"))?;
+        let lines = report.lines.iter().enumerate();
+        for (line_index, line) in lines.filter(|(_, line)| home(line) == Some(index)) {
+            write_line(out, line, line_index, version)?;
+        }
+        out.close("OrgnlPmtInfAndSts");
+    }
+    let mut rest = report
+        .lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| home(line).is_none())
+        .peekable();
+    if rest.peek().is_some() {
         out.open("OrgnlPmtInfAndSts");
         out.text(
             "OrgnlPmtInfId",
@@ -432,36 +495,44 @@ pub fn write_pain002(report: &StatusReport, version: Pain002Version) -> Result<S
             35,
             "original_message_id",
         )?;
-        for (index, line) in report.lines.iter().enumerate() {
-            let field = |name: &str| format!("lines[{index}].{name}");
-            out.open("TxInfAndSts");
-            out.opt_text(
-                "OrgnlInstrId",
-                line.instruction_id.as_deref(),
-                35,
-                &field("instruction_id"),
-            )?;
-            out.text(
-                "OrgnlEndToEndId",
-                &line.end_to_end_id,
-                35,
-                &field("end_to_end_id"),
-            )?;
-            let code = if line.status_code.is_empty() {
-                line.status.iso_code()
-            } else {
-                &line.status_code
-            };
-            version.check_code(code, false, &field("status_code"))?;
-            out.raw("TxSts", code);
-            write_reason(&mut out, line.reason.as_ref(), &field("reason"))?;
-            out.close("TxInfAndSts");
+        for (index, line) in rest {
+            write_line(out, line, index, version)?;
         }
         out.close("OrgnlPmtInfAndSts");
     }
-    out.close("CstmrPmtStsRpt");
-    out.close("Document");
-    Ok(out.finish())
+    Ok(())
+}
+
+fn write_line(
+    out: &mut Out,
+    line: &LineStatus,
+    index: usize,
+    version: Pain002Version,
+) -> Result<(), WriteError> {
+    let field = |name: &str| format!("lines[{index}].{name}");
+    out.open("TxInfAndSts");
+    out.opt_text(
+        "OrgnlInstrId",
+        line.instruction_id.as_deref(),
+        35,
+        &field("instruction_id"),
+    )?;
+    out.text(
+        "OrgnlEndToEndId",
+        &line.end_to_end_id,
+        35,
+        &field("end_to_end_id"),
+    )?;
+    let code = if line.status_code.is_empty() {
+        line.status.iso_code()
+    } else {
+        &line.status_code
+    };
+    version.check_code(code, false, &field("status_code"))?;
+    out.raw("TxSts", code);
+    write_reason(out, line.reason.as_ref(), &field("reason"))?;
+    out.close("TxInfAndSts");
+    Ok(())
 }
 
 /// `StsRsnInf` with `Rsn/Cd` (codes of up to 4 characters, the external
