@@ -24,7 +24,7 @@
 //! opening and closing balances follow; when they do not, both stay `None`
 //! rather than guessed. Amounts are fen (inferred: FIELDS.md).
 //!
-//! At about 600 lines it keeps QHISD's request, answer and paging together, the
+//! At about 650 lines it keeps QHISD's request, answer and paging together, the
 //! way the bank documents them.
 
 use chrono::NaiveDate;
