@@ -179,11 +179,15 @@ fn print_stdout(text: &str) -> anyhow::Result<()> {
 fn bank_file(command: BankFileCommand, settings: &Settings) -> anyhow::Result<()> {
     match command {
         BankFileCommand::Inspect { file } => {
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let json = bank_adapters::dialect::inspect(&bytes)
-                .with_context(|| format!("{} cannot be read", file.display()))?;
-            print_stdout(&serde_json::to_string_pretty(&json)?)
+            use bank_adapters::dialect::{inspect_to, InspectError};
+            let input = std::fs::File::open(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            // Streams: a 1 GB statement is described entry by entry, in flat memory.
+            match inspect_to(input, &mut out) {
+                Err(InspectError::Write(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                result => result.with_context(|| format!("{} cannot be read", file.display())),
+            }
         }
         BankFileCommand::Validate { file } => {
             bank_adapters::iso20022::validate_with_xmllint(&file)

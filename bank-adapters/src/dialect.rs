@@ -26,8 +26,9 @@ use crate::error::{ReadError, WriteError};
 use crate::iso20022::{self, Pain001Version};
 use crate::model::{PaymentBatch, Statement, StatusReport};
 
+pub use crate::read_options::ReadOptions;
 pub use detect::{detect, Detected, DialectKind, MessageKind, SNIFF_BYTES};
-pub use inspect::inspect;
+pub use inspect::{inspect, inspect_to, InspectError, MAX_IN_MEMORY_BYTES};
 
 /// The format a bank connection speaks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,27 +79,51 @@ impl Dialect {
 
     /// The bank's answer to a batch: pain.002, or ICBC's PAYPER / QPAYPER
     /// answer. A file of another dialect or another kind is refused.
+    /// Offset-less times are read at +08:00 ([`ReadOptions::default`]).
     pub fn read_status(&self, bytes: &[u8]) -> Result<StatusReport, ReadError> {
+        self.read_status_with(bytes, &ReadOptions::default())
+    }
+
+    /// [`Dialect::read_status`], offset-less times read at the connection's
+    /// offset.
+    pub fn read_status_with(
+        &self,
+        bytes: &[u8],
+        options: &ReadOptions,
+    ) -> Result<StatusReport, ReadError> {
         self.expect(bytes, MessageKind::StatusReport)?;
         match self {
             Dialect::Iso20022 { .. } => {
                 let text = cn_icbc::charset::decode(bytes)?;
-                iso20022::read_status_report(text.as_bytes())
+                iso20022::read_status_report_with(text.as_bytes(), options)
             }
-            Dialect::IcbcCms(_) => cn_icbc::read_qpayper(bytes),
+            Dialect::IcbcCms(_) => cn_icbc::read_qpayper_with(bytes, options),
         }
     }
 
     /// The statements in a file: camt.052/053/054 (one or more), or one
-    /// ICBC QHISD / QPD history page.
+    /// ICBC QHISD / QPD history page. Offset-less times at +08:00.
     pub fn read_statements(&self, bytes: &[u8]) -> Result<Vec<Statement>, ReadError> {
+        self.read_statements_with(bytes, &ReadOptions::default())
+    }
+
+    /// [`Dialect::read_statements`], offset-less times read at the
+    /// connection's offset.
+    pub fn read_statements_with(
+        &self,
+        bytes: &[u8],
+        options: &ReadOptions,
+    ) -> Result<Vec<Statement>, ReadError> {
         self.expect(bytes, MessageKind::Statement)?;
         match self {
             Dialect::Iso20022 { .. } => {
                 let text = cn_icbc::charset::decode(bytes)?;
-                iso20022::read_cash_message(text.as_bytes()).map(|message| message.statements)
+                iso20022::read_cash_message_with(text.as_bytes(), options)
+                    .map(|message| message.statements)
             }
-            Dialect::IcbcCms(_) => cn_icbc::read_qhisd(bytes).map(|statement| vec![statement]),
+            Dialect::IcbcCms(_) => {
+                cn_icbc::read_qhisd_with(bytes, options).map(|statement| vec![statement])
+            }
         }
     }
 
@@ -230,11 +255,33 @@ impl BankCodec {
 
     /// Open and read the bank's answer to a batch.
     pub fn decode_status(&self, bytes: Vec<u8>) -> Result<StatusReport, CodecError> {
-        Ok(self.dialect.read_status(&self.envelope.open(bytes)?)?)
+        self.decode_status_with(bytes, &ReadOptions::default())
+    }
+
+    /// [`BankCodec::decode_status`] with the connection's [`ReadOptions`].
+    pub fn decode_status_with(
+        &self,
+        bytes: Vec<u8>,
+        options: &ReadOptions,
+    ) -> Result<StatusReport, CodecError> {
+        Ok(self
+            .dialect
+            .read_status_with(&self.envelope.open(bytes)?, options)?)
     }
 
     /// Open and read the statements in a file from the bank.
     pub fn decode_statements(&self, bytes: Vec<u8>) -> Result<Vec<Statement>, CodecError> {
-        Ok(self.dialect.read_statements(&self.envelope.open(bytes)?)?)
+        self.decode_statements_with(bytes, &ReadOptions::default())
+    }
+
+    /// [`BankCodec::decode_statements`] with the connection's [`ReadOptions`].
+    pub fn decode_statements_with(
+        &self,
+        bytes: Vec<u8>,
+        options: &ReadOptions,
+    ) -> Result<Vec<Statement>, CodecError> {
+        Ok(self
+            .dialect
+            .read_statements_with(&self.envelope.open(bytes)?, options)?)
     }
 }

@@ -4,6 +4,7 @@ pub mod error;
 pub mod iso20022;
 pub mod model;
 pub mod payment_read;
+pub mod read_options;
 pub mod sim;
 pub mod transport;
 pub mod xml;

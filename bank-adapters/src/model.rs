@@ -86,8 +86,12 @@ pub struct PaymentLine {
 pub enum PaymentStatus {
     /// Received, not yet checked (RCVD, PDNG and similar).
     Pending,
-    /// Accepted technically / for execution, not yet settled (ACTC, ACCP, ACSP, ACWC, PART).
+    /// Accepted technically / for execution, not yet settled (ACTC, ACCP, ACSP, ACWC).
     Accepted,
+    /// Some transactions of the group or block accepted, others not (PART).
+    /// Says nothing about any one line: a line under it stays unknown until
+    /// its own status arrives. Only a group or a block can have it.
+    PartlyAccepted,
     /// Settled on the creditor's account (ACSC, ACCC).
     Settled,
     /// Rejected (RJCT).
@@ -102,10 +106,10 @@ impl PaymentStatus {
         match code {
             "ACSC" | "ACCC" => PaymentStatus::Settled,
             "RJCT" | "CANC" => PaymentStatus::Rejected,
-            "ACTC" | "ACCP" | "ACSP" | "ACWC" | "ACWP" | "PART" | "ACFC" | "PATC" => {
-                PaymentStatus::Accepted
-            }
-            "RCVD" | "PDNG" => PaymentStatus::Pending,
+            "ACTC" | "ACCP" | "ACSP" | "ACWC" | "ACWP" | "ACFC" => PaymentStatus::Accepted,
+            "PART" => PaymentStatus::PartlyAccepted,
+            // PATC: partially authorised, waiting for further signatures.
+            "RCVD" | "PDNG" | "PATC" => PaymentStatus::Pending,
             _ => PaymentStatus::Unknown,
         }
     }
@@ -115,6 +119,7 @@ impl PaymentStatus {
         match self {
             PaymentStatus::Pending => "PDNG",
             PaymentStatus::Accepted => "ACSP",
+            PaymentStatus::PartlyAccepted => "PART",
             PaymentStatus::Settled => "ACSC",
             PaymentStatus::Rejected => "RJCT",
             PaymentStatus::Unknown => "PDNG",
@@ -124,6 +129,17 @@ impl PaymentStatus {
     /// A final status: the line will not change any more.
     pub fn is_final(self) -> bool {
         matches!(self, PaymentStatus::Settled | PaymentStatus::Rejected)
+    }
+
+    /// The status a code gives one line: as [`PaymentStatus::from_iso_code`],
+    /// but a line is never "partly" accepted, so `PART` (inherited from its
+    /// block or group) leaves it `Unknown`; an empty code is `Unknown` too.
+    pub fn for_line(code: &str) -> Self {
+        match PaymentStatus::from_iso_code(code) {
+            PaymentStatus::PartlyAccepted => PaymentStatus::Unknown,
+            _ if code.is_empty() => PaymentStatus::Unknown,
+            status => status,
+        }
     }
 }
 
@@ -140,6 +156,34 @@ pub struct StatusReport {
     /// Group-level reason, when the whole batch was refused.
     pub group_reason: Option<StatusReason>,
     pub lines: Vec<LineStatus>,
+    /// The payment blocks reported (pain.002 `OrgnlPmtInfAndSts`), in file
+    /// order; empty for dialects without blocks (ICBC). A block without
+    /// transactions names no line: its status is for all of that block's
+    /// lines.
+    #[serde(default)]
+    pub blocks: Vec<PaymentBlockStatus>,
+}
+
+/// Status of one payment block (pain.001 `PmtInf`) as a pain.002 reports
+/// it (`OrgnlPmtInfAndSts`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PaymentBlockStatus {
+    /// `OrgnlPmtInfId`: the block's id as we sent it (our pain.001 writer
+    /// uses the batch's message id).
+    pub original_payment_information_id: Option<String>,
+    /// `PmtInfSts` as the file has it.
+    pub status_code: Option<String>,
+    pub status: Option<PaymentStatus>,
+    /// The block's `StsRsnInf`.
+    pub reason: Option<StatusReason>,
+    /// `OrgnlNbOfTxs`: the transactions the block had, as the bank states.
+    pub original_count: Option<u64>,
+    /// `OrgnlCtrlSum`, as the bank states.
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub original_control_sum: Option<Decimal>,
+    /// How many lines of this report belong to the block (0: a block status
+    /// only).
+    pub line_count: usize,
 }
 
 /// Status of one payment line.
@@ -151,6 +195,10 @@ pub struct LineStatus {
     pub status_code: String,
     pub status: PaymentStatus,
     pub reason: Option<StatusReason>,
+    /// The block (`OrgnlPmtInfId`) the line was reported in; `None` when the
+    /// dialect has no blocks or the block names no id.
+    #[serde(default)]
+    pub payment_information_id: Option<String>,
 }
 
 /// Why a payment was refused: a code (ISO external reason code such as AC01,
@@ -265,16 +313,53 @@ pub struct Entry {
     pub status: EntryStatus,
     /// RvslInd: this entry reverses an earlier one (a returned payment).
     pub reversal: bool,
+    /// The bank's booking date as written (its own business day).
     pub booking_date: Option<NaiveDate>,
     pub value_date: Option<NaiveDate>,
+    /// The booking instant, when the file gives a time (camt `BookgDt/DtTm`,
+    /// ICBC `Date`+`Time`); a time without offset is read at
+    /// [`crate::read_options::ReadOptions::utc_offset`].
+    #[serde(default)]
+    pub booked_at: Option<DateTime<Utc>>,
     /// NtryRef: the bank's entry reference.
     pub bank_reference: Option<String>,
     /// AcctSvcrRef: the account servicer's reference, unique per booking.
     pub account_servicer_reference: Option<String>,
     /// Free text the bank adds (AddtlNtryInf).
     pub additional_info: Option<String>,
-    /// Transaction details; a single payment has one, a batch booking many.
+    /// Transaction details; a single payment has one, a batch booking many
+    /// (or none: then only [`Entry::batch`] says what was paid).
     pub transactions: Vec<TransactionDetail>,
+    /// `NtryDtls/Btch`: the entry books a batch, one debit for many payments.
+    /// Split it by `transactions` when present, else by the batch's message
+    /// or payment-information id. When an entry holds several `NtryDtls`
+    /// with a `Btch` (rare), this is the first; each transaction still
+    /// carries its own batch's ids.
+    #[serde(default)]
+    pub batch: Option<BatchRef>,
+}
+
+impl Entry {
+    /// The entry books several payments at once (a batch reference, or
+    /// more than one transaction).
+    pub fn is_batch(&self) -> bool {
+        self.batch.is_some() || self.transactions.len() > 1
+    }
+}
+
+/// A batch booked as one entry (camt `NtryDtls/Btch`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BatchRef {
+    /// `MsgId`: the message the batch was sent in (our pain.001's id).
+    pub message_id: Option<String>,
+    /// `PmtInfId`: the payment block.
+    pub payment_information_id: Option<String>,
+    /// `NbOfTxs`: how many payments the batch holds.
+    pub count: Option<u64>,
+    /// `TtlAmt`.
+    pub total: Option<Amount>,
+    /// `CdtDbtInd` of the batch.
+    pub direction: Option<Direction>,
 }
 
 /// One transaction inside an entry (NtryDtls/TxDtls).
@@ -284,7 +369,11 @@ pub struct TransactionDetail {
     pub amount: Option<Amount>,
     pub direction: Option<Direction>,
     pub end_to_end_id: Option<String>,
+    /// `Refs/MsgId`, else the `MsgId` of the batch the transaction is in.
     pub message_id: Option<String>,
+    /// `Refs/PmtInfId`, else the `PmtInfId` of the batch the transaction is in.
+    #[serde(default)]
+    pub payment_information_id: Option<String>,
     pub instruction_id: Option<String>,
     pub account_servicer_reference: Option<String>,
     /// The other side: the creditor for a debit, the debtor for a credit.

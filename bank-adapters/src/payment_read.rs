@@ -17,6 +17,7 @@ use rust_decimal::Decimal;
 use crate::cn_icbc;
 use crate::error::{Position, ReadError};
 use crate::model::{AccountRef, Amount, PaymentBatch, PaymentLine};
+use crate::read_options::ReadOptions;
 use crate::xml::{Node, XmlReader};
 
 /// A payment file as read: the message, what its header states, and its
@@ -406,13 +407,13 @@ fn read_decimal<R: std::io::BufRead>(
     })
 }
 
-/// ISODateTime: with an offset or `Z`, or local (read as UTC: pain.001 has
-/// no other time zone to go by).
+/// ISODateTime: with an offset or `Z` (read as written), or local (read at
+/// +08:00, like every reader's default: [`ReadOptions::default`]).
 pub(crate) fn parse_iso_date_time(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Some(at.with_timezone(&Utc));
     }
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
         .ok()
-        .map(|naive| naive.and_utc())
+        .map(|naive| ReadOptions::default().instant(naive))
 }

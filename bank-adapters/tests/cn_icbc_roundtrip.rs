@@ -113,6 +113,7 @@ fn line_status() -> impl Strategy<Value = LineStatus> {
         option::of((option::of(text(6)), option::of(text(20)))),
     )
         .prop_map(|(end_to_end_id, seqno, code, reason)| LineStatus {
+            payment_information_id: None,
             end_to_end_id,
             instruction_id: Some(seqno),
             status_code: code.to_owned(),
@@ -138,6 +139,7 @@ fn qpayper_report() -> impl Strategy<Value = StatusReport> {
     )
         .prop_map(
             |(message_id, created_at, original_message_id, (code, text), lines)| StatusReport {
+                blocks: Vec::new(),
                 message_id,
                 created_at,
                 original_message_id,
@@ -200,6 +202,8 @@ fn history_entry() -> impl Strategy<Value = Entry> {
                 };
                 let amount = Amount::cny(value);
                 Entry {
+                    booked_at: None,
+                    batch: None,
                     amount: amount.clone(),
                     direction,
                     status: EntryStatus::Booked,
@@ -210,6 +214,7 @@ fn history_entry() -> impl Strategy<Value = Entry> {
                     account_servicer_reference: servicer_ref,
                     additional_info: info,
                     transactions: vec![TransactionDetail {
+                        payment_information_id: None,
                         amount: Some(amount),
                         direction: Some(direction),
                         end_to_end_id: e2e,

@@ -151,6 +151,7 @@ fn the_envelope_wraps_what_the_dialect_writes_and_reads() {
     assert!(sealed.ends_with(b"<!--SIGNED-->"));
 
     let report = bank_adapters::model::StatusReport {
+        blocks: Vec::new(),
         message_id: Some("CMN1".to_owned()),
         created_at: None,
         original_message_id: "WB-2026-10-0001".to_owned(),

@@ -12,8 +12,8 @@ use bank_adapters::iso20022::{
 };
 use bank_adapters::model::{
     AccountRef, Amount, Balance, Direction, Entry, EntryStatus, LineStatus, PaymentBatch,
-    PaymentLine, PaymentStatus, StatedSummary, Statement, StatementKind, StatusReason,
-    StatusReport, TransactionDetail,
+    PaymentBlockStatus, PaymentLine, PaymentStatus, StatedSummary, Statement, StatementKind,
+    StatusReason, StatusReport, TransactionDetail,
 };
 use bank_adapters::xml::{Node, XmlReader};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -131,6 +131,7 @@ fn status_report(version: Pain002Version) -> impl Strategy<Value = StatusReport>
         proptest::option::of(reason()),
     )
         .prop_map(|(end_to_end_id, instruction_id, code, reason)| LineStatus {
+            payment_information_id: None,
             end_to_end_id,
             instruction_id,
             status_code: code.to_owned(),
@@ -146,14 +147,30 @@ fn status_report(version: Pain002Version) -> impl Strategy<Value = StatusReport>
         proptest::collection::vec(line, 0..8),
     )
         .prop_map(
-            |(message_id, created_at, original, group, group_reason, lines)| StatusReport {
-                message_id: Some(message_id),
-                created_at: Some(created_at),
-                original_message_id: original,
-                group_status_code: group.map(str::to_owned),
-                group_status: group.map(PaymentStatus::from_iso_code),
-                group_reason,
-                lines,
+            |(message_id, created_at, original, group, group_reason, mut lines)| {
+                // Our writer puts every line in one block named after the batch.
+                for line in &mut lines {
+                    line.payment_information_id = Some(original.clone());
+                }
+                let blocks = if lines.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![PaymentBlockStatus {
+                        original_payment_information_id: Some(original.clone()),
+                        line_count: lines.len(),
+                        ..PaymentBlockStatus::default()
+                    }]
+                };
+                StatusReport {
+                    blocks,
+                    message_id: Some(message_id),
+                    created_at: Some(created_at),
+                    original_message_id: original,
+                    group_status_code: group.map(str::to_owned),
+                    group_status: group.map(PaymentStatus::from_iso_code),
+                    group_reason,
+                    lines,
+                }
             },
         )
 }
@@ -173,6 +190,7 @@ fn transaction() -> impl Strategy<Value = TransactionDetail> {
         .prop_map(
             |(amount, direction, e2e, msg, instr, servicer, party, remittance, returned)| {
                 TransactionDetail {
+                    payment_information_id: None,
                     amount: amount.map(|(value, currency)| Amount { value, currency }),
                     direction,
                     end_to_end_id: e2e,
@@ -215,6 +233,8 @@ fn entry() -> impl Strategy<Value = Entry> {
                 additional_info,
                 transactions,
             )| Entry {
+                booked_at: None,
+                batch: None,
                 amount: Amount { value, currency },
                 direction,
                 status,

@@ -392,9 +392,9 @@ fn rejected_transaction_in_swiss_variant_is_read() {
     let report =
         status("pain.002.001.03.ch.02__moov__postfinance_pain002-epo_2018031511252307.xml");
     assert_eq!(report.original_message_id, "MsgId-001");
-    // Only PmtInfSts is given: it stands for the group.
+    // Only PmtInfSts is given: it stands for the group. PART is partly, never all, accepted.
     assert_eq!(report.group_status_code.as_deref(), Some("PART"));
-    assert_eq!(report.group_status, Some(PaymentStatus::Accepted));
+    assert_eq!(report.group_status, Some(PaymentStatus::PartlyAccepted));
     assert_eq!(report.lines.len(), 1);
     let line = &report.lines[0];
     assert_eq!(line.end_to_end_id, "EndToEndId-001-03-04");

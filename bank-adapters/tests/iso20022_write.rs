@@ -14,8 +14,8 @@ use bank_adapters::iso20022::{
 };
 use bank_adapters::model::{
     AccountRef, Amount, Balance, Direction, Entry, EntryStatus, LineStatus, PaymentBatch,
-    PaymentLine, PaymentStatus, StatedSummary, Statement, StatementKind, StatusReason,
-    StatusReport, TransactionDetail,
+    PaymentBlockStatus, PaymentLine, PaymentStatus, StatedSummary, Statement, StatementKind,
+    StatusReason, StatusReport, TransactionDetail,
 };
 use chrono::{NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
@@ -276,14 +276,21 @@ fn empty_batch_blank_ids_and_nameless_workers_are_refused() {
 
 fn report() -> StatusReport {
     StatusReport {
+        // As our writer writes it and the reader reads it back: one block named after the batch.
+        blocks: vec![PaymentBlockStatus {
+            original_payment_information_id: Some("WB-B-2026-10-0001".to_owned()),
+            line_count: 3,
+            ..PaymentBlockStatus::default()
+        }],
         message_id: Some("ICBC-STS-0001".to_owned()),
         created_at: Utc.with_ymd_and_hms(2026, 11, 5, 9, 0, 0).single(),
         original_message_id: "WB-B-2026-10-0001".to_owned(),
         group_status_code: Some("PART".to_owned()),
-        group_status: Some(PaymentStatus::Accepted),
+        group_status: Some(PaymentStatus::PartlyAccepted),
         group_reason: None,
         lines: vec![
             LineStatus {
+                payment_information_id: Some("WB-B-2026-10-0001".to_owned()),
                 end_to_end_id: "WB-2026-10-000001".to_owned(),
                 instruction_id: Some("WB-2026-10-000001".to_owned()),
                 status_code: "ACSC".to_owned(),
@@ -291,6 +298,7 @@ fn report() -> StatusReport {
                 reason: None,
             },
             LineStatus {
+                payment_information_id: Some("WB-B-2026-10-0001".to_owned()),
                 end_to_end_id: "WB-2026-10-000002".to_owned(),
                 instruction_id: None,
                 status_code: "RJCT".to_owned(),
@@ -301,6 +309,7 @@ fn report() -> StatusReport {
                 }),
             },
             LineStatus {
+                payment_information_id: Some("WB-B-2026-10-0001".to_owned()),
                 end_to_end_id: "WB-2026-10-000003".to_owned(),
                 instruction_id: None,
                 status_code: "RJCT".to_owned(),
@@ -380,6 +389,8 @@ fn statement() -> Statement {
         }),
         entries: vec![
             Entry {
+                booked_at: None,
+                batch: None,
                 amount: Amount::cny(dec("4850.00")),
                 direction: Direction::Debit,
                 status: EntryStatus::Booked,
@@ -390,6 +401,7 @@ fn statement() -> Statement {
                 account_servicer_reference: Some("ICBC000001".to_owned()),
                 additional_info: Some("代发工资".to_owned()),
                 transactions: vec![TransactionDetail {
+                    payment_information_id: None,
                     amount: Some(Amount::cny(dec("4850.00"))),
                     direction: Some(Direction::Debit),
                     end_to_end_id: Some("WB-2026-10-000001".to_owned()),
@@ -402,6 +414,8 @@ fn statement() -> Statement {
                 }],
             },
             Entry {
+                booked_at: None,
+                batch: None,
                 amount: Amount::cny(dec("4850.00")),
                 direction: Direction::Debit,
                 status: EntryStatus::Booked,
@@ -418,6 +432,8 @@ fn statement() -> Statement {
                 }],
             },
             Entry {
+                booked_at: None,
+                batch: None,
                 amount: Amount::cny(dec("4850.00")),
                 direction: Direction::Credit,
                 status: EntryStatus::Booked,

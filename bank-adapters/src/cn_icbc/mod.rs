@@ -28,16 +28,17 @@ mod write;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ReadError;
+use crate::read_options::ReadOptions;
 use crate::xml::{Limits, Node, XmlReader};
 
 pub use package::CmsHeader;
 pub use payper::{read_payper, write_payper, write_payper_response};
 pub use qhisd::{
-    read_qhisd, read_qhisd_page, read_qhisd_request, write_qhisd_request, write_qhisd_response,
-    HistoryPage, HistoryQuery,
+    read_qhisd, read_qhisd_page, read_qhisd_page_with, read_qhisd_request, read_qhisd_with,
+    write_qhisd_request, write_qhisd_response, HistoryPage, HistoryQuery,
 };
 pub use qpayper::{
-    is_duplicate_submission, read_qpayper, read_qpayper_request, result_status,
+    is_duplicate_submission, read_qpayper, read_qpayper_request, read_qpayper_with, result_status,
     write_qpayper_request, write_qpayper_response, PackageQuery, DUPLICATE_PACKAGE,
 };
 
@@ -146,6 +147,11 @@ pub fn read_header(bytes: &[u8]) -> Result<CmsHeader, ReadError> {
 
 /// Decodes a package in its declared encoding and parses it.
 fn parse(bytes: &[u8]) -> Result<package::Package, ReadError> {
+    parse_with(bytes, &ReadOptions::default())
+}
+
+/// [`parse`], local times read at the options' offset.
+fn parse_with(bytes: &[u8], options: &ReadOptions) -> Result<package::Package, ReadError> {
     if bytes.len() as u64 > MAX_PACKAGE_BYTES {
         return Err(ReadError::Limit {
             position: Default::default(),
@@ -154,7 +160,7 @@ fn parse(bytes: &[u8]) -> Result<package::Package, ReadError> {
     }
     let text = charset::decode(bytes)?;
     let root = build_tree(text.as_bytes())?;
-    package::Package::from_root(root)
+    package::Package::from_root_with(root, options)
 }
 
 /// Builds the element tree with the shared safe reader (no DTDs, no

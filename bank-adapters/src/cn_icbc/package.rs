@@ -8,6 +8,7 @@ use super::values;
 use super::write::CmsWriter;
 use super::IcbcConnection;
 use crate::error::{Position, ReadError, WriteError};
+use crate::read_options::ReadOptions;
 
 /// The `pub` header (公共部分) of a package.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +21,8 @@ pub struct CmsHeader {
     pub bank_code: String,
     /// 证书ID: the certificate / operator id.
     pub id: String,
-    /// `TranDate` + `TranTime` (Beijing time), when both are given.
+    /// `TranDate` + `TranTime` (local time at the reader's offset, Beijing
+    /// time by default), when both are given.
     pub created_at: Option<DateTime<Utc>>,
     /// 指令包序列号: the package id, unique per package.
     pub f_seqno: String,
@@ -50,8 +52,9 @@ pub struct Package {
 }
 
 impl Package {
-    /// Splits a parsed `<CMS>` tree into header and body.
-    pub fn from_root(root: Element) -> Result<Package, ReadError> {
+    /// Splits a parsed `<CMS>` tree into header and body; the header's local
+    /// time is read at the options' offset.
+    pub fn from_root_with(root: Element, options: &ReadOptions) -> Result<Package, ReadError> {
         if root.name != "CMS" {
             return Err(ReadError::UnknownFormat(format!(
                 "root element <{}> is not an ICBC CMS package (<CMS>)",
@@ -66,7 +69,7 @@ impl Package {
             .ok_or_else(|| root.invalid("missing element <eb>".to_owned()))?;
         let eb = root.children.swap_remove(eb_index);
         let pub_el = eb.require_child("pub")?;
-        let header = read_header(pub_el)?;
+        let header = read_header(pub_el, options)?;
         let pub_position = pub_el.position.clone();
         let mut body = None;
         let mut direction = if header.ret_code.is_some() {
@@ -135,7 +138,7 @@ impl Package {
     }
 }
 
-fn read_header(pub_el: &Element) -> Result<CmsHeader, ReadError> {
+fn read_header(pub_el: &Element, options: &ReadOptions) -> Result<CmsHeader, ReadError> {
     let trans_code = pub_el.require("TransCode")?;
     if !trans_code.bytes().all(|b| b.is_ascii_alphanumeric()) {
         // The public QHISD "template" holds 交易代码 here: field meanings, not data.
@@ -149,7 +152,8 @@ fn read_header(pub_el: &Element) -> Result<CmsHeader, ReadError> {
     }
     let created_at = match (pub_el.opt("TranDate"), pub_el.opt("TranTime")) {
         (Some(date), Some(time)) => {
-            Some(values::parse_tran_date_time(date, time).ok_or_else(|| {
+            let at = values::parse_tran_date_time_at(date, time, options.utc_offset);
+            Some(at.ok_or_else(|| {
                 pub_el.invalid_at(
                     "TranDate",
                     format!("TranDate/TranTime {date:?}/{time:?} is not yyyyMMdd/HHmmssSSS"),

@@ -24,7 +24,7 @@
 //! opening and closing balances follow; when they do not, both stay `None`
 //! rather than guessed. Amounts are fen (inferred: FIELDS.md).
 //!
-//! At about 600 lines it keeps QHISD's request, answer and paging together, the
+//! At about 650 lines it keeps QHISD's request, answer and paging together, the
 //! way the bank documents them.
 
 use chrono::NaiveDate;
@@ -40,6 +40,7 @@ use crate::model::{
     AccountRef, Amount, Balance, Direction, Entry, EntryStatus, StatedSummary, Statement,
     StatementKind, TransactionDetail,
 };
+use crate::read_options::ReadOptions;
 
 /// `MaxAmt` sent when we want every row (the samples' "no upper limit").
 const MAX_AMOUNT_FEN: &str = "99999999999999999";
@@ -142,6 +143,11 @@ pub fn read_qhisd(bytes: &[u8]) -> Result<Statement, ReadError> {
     read_qhisd_page(bytes).map(|page| page.statement)
 }
 
+/// [`read_qhisd`], local times read at the options' offset.
+pub fn read_qhisd_with(bytes: &[u8], options: &ReadOptions) -> Result<Statement, ReadError> {
+    read_qhisd_page_with(bytes, options).map(|page| page.statement)
+}
+
 /// Reads one page of a QHISD (or QPD) answer, with its `NextTag`.
 ///
 /// `statement_id` is the package's `fSeqno`; `from`/`to` are the start of
@@ -149,7 +155,14 @@ pub fn read_qhisd(bytes: &[u8]) -> Result<Statement, ReadError> {
 /// holds `TotalNum`. A non-zero `RetCode` is an error: the bank did not
 /// answer the query.
 pub fn read_qhisd_page(bytes: &[u8]) -> Result<HistoryPage, ReadError> {
-    let package = super::parse(bytes)?;
+    read_qhisd_page_with(bytes, &ReadOptions::default())
+}
+
+/// [`read_qhisd_page`] with the caller's [`ReadOptions`]: `TranDate`/
+/// `TranTime`, `BeginDate`/`EndDate` and each row's `Date`+`Time` are local
+/// times at `utc_offset` (Beijing time by default).
+pub fn read_qhisd_page_with(bytes: &[u8], options: &ReadOptions) -> Result<HistoryPage, ReadError> {
+    let package = super::parse_with(bytes, options)?;
     package.expect(&["QHISD", "QPD"], CmsDirection::Response)?;
     let header = &package.header;
     let ret_code = header.ret_code.as_deref().unwrap_or("");
@@ -173,7 +186,7 @@ pub fn read_qhisd_page(bytes: &[u8]) -> Result<HistoryPage, ReadError> {
     }
     let rows = body
         .children_named("rd")
-        .map(read_row)
+        .map(|row| read_row(row, options))
         .collect::<Result<Vec<_>, _>>()?;
     let (opening, closing) = balances_from_chain(&rows);
     let entry_count = match body.opt("TotalNum") {
@@ -203,8 +216,10 @@ pub fn read_qhisd_page(bytes: &[u8]) -> Result<HistoryPage, ReadError> {
             bank_name: None,
         },
         currency: (!currency.is_empty()).then(|| "CNY".to_owned()),
-        from: optional_date("BeginDate")?.and_then(values::start_of_day),
-        to: optional_date("EndDate")?.and_then(values::end_of_day),
+        from: optional_date("BeginDate")?
+            .and_then(|day| values::start_of_day_at(day, options.utc_offset)),
+        to: optional_date("EndDate")?
+            .and_then(|day| values::end_of_day_at(day, options.utc_offset)),
         opening_balance: opening.map(cny_balance),
         closing_balance: closing.map(cny_balance),
         available_balance: None,
@@ -243,7 +258,7 @@ impl Row {
     }
 }
 
-fn read_row(row: &Element) -> Result<Row, ReadError> {
+fn read_row(row: &Element, options: &ReadOptions) -> Result<Row, ReadError> {
     let flag = row.require("Drcrf")?;
     let (direction, amount_field) = match flag {
         "1" => (Direction::Debit, "DebitAmount"),
@@ -285,6 +300,7 @@ fn read_row(row: &Element) -> Result<Row, ReadError> {
         "TimeStamp"
     };
     let booking_date = parse_optional_date(row, date_field)?;
+    let booked_at = booking_time(row, date_field, booking_date, options)?;
     let value_date = parse_optional_date(row, "ValueDate")?;
     let counterparty = AccountRef {
         number: row.text_of("RecipAccNo").to_owned(),
@@ -306,6 +322,7 @@ fn read_row(row: &Element) -> Result<Row, ReadError> {
         direction: Some(direction),
         end_to_end_id: row.opt_string("Ref"),
         message_id: None,
+        payment_information_id: None,
         instruction_id: row.opt_string("Oref"),
         account_servicer_reference: None,
         counterparty: has_counterparty.then_some(counterparty),
@@ -319,17 +336,45 @@ fn read_row(row: &Element) -> Result<Row, ReadError> {
         reversal: row.opt("UpDtranf").is_some_and(|flag| flag != "0"),
         booking_date,
         value_date,
+        booked_at,
         bank_reference: None,
         account_servicer_reference: row
             .opt_string("OnlySequence")
             .or_else(|| row.opt_string("SequenceNo")),
         additional_info: row.opt_string("Summary"),
         transactions: vec![detail],
+        batch: None,
     };
     Ok(Row {
         entry,
         balance_after,
     })
+}
+
+/// The row's booking instant: QHISD `Time` (a DB2 timestamp, or a time on
+/// `Date`), or QPD's `TimeStamp`; `None` when the row gives no time.
+fn booking_time(
+    row: &Element,
+    date_field: &str,
+    date: Option<NaiveDate>,
+    options: &ReadOptions,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ReadError> {
+    let name = if date_field == "TimeStamp" {
+        "TimeStamp"
+    } else {
+        "Time"
+    };
+    let Some(text) = row.opt(name) else {
+        return Ok(None);
+    };
+    values::parse_row_time(date, text, options.utc_offset)
+        .map(Some)
+        .ok_or_else(|| {
+            row.invalid_at(
+                name,
+                format!("{name} {text:?} is not a time (yyyy-MM-dd-HH.mm.ss.ffffff or HHmmss)"),
+            )
+        })
 }
 
 fn parse_optional_date(row: &Element, name: &str) -> Result<Option<NaiveDate>, ReadError> {

@@ -28,6 +28,7 @@ use super::write::CmsWriter;
 use super::IcbcConnection;
 use crate::error::{ReadError, WriteError};
 use crate::model::{LineStatus, PaymentStatus, StatusReason, StatusReport};
+use crate::read_options::ReadOptions;
 
 /// `pub/RetCode` for a reused package id: "already submitted: query it".
 pub const DUPLICATE_PACKAGE: &str = "B0012";
@@ -60,7 +61,7 @@ pub fn result_status(code: &str) -> PaymentStatus {
 pub fn result_code(status: PaymentStatus) -> &'static str {
     match status {
         PaymentStatus::Pending => "0",
-        PaymentStatus::Accepted => "9",
+        PaymentStatus::Accepted | PaymentStatus::PartlyAccepted => "9",
         PaymentStatus::Settled => "7",
         PaymentStatus::Rejected => "6",
         PaymentStatus::Unknown => "98",
@@ -142,7 +143,13 @@ pub fn read_qpayper_request(bytes: &[u8]) -> Result<PackageQuery, ReadError> {
 /// `group_status_code` is `RetCode` as sent; `group_reason` carries
 /// `RetMsg` when RetCode is not `0`.
 pub fn read_qpayper(bytes: &[u8]) -> Result<StatusReport, ReadError> {
-    let package = super::parse(bytes)?;
+    read_qpayper_with(bytes, &ReadOptions::default())
+}
+
+/// [`read_qpayper`], `TranDate`/`TranTime` read at the options' offset
+/// (Beijing time by default).
+pub fn read_qpayper_with(bytes: &[u8], options: &ReadOptions) -> Result<StatusReport, ReadError> {
+    let package = super::parse_with(bytes, options)?;
     package.expect(&["QPAYPER", "PAYPER"], Direction::Response)?;
     let header = &package.header;
     let submit = header.trans_code == "PAYPER";
@@ -196,6 +203,7 @@ pub fn read_qpayper(bytes: &[u8]) -> Result<StatusReport, ReadError> {
         group_status: Some(group_status),
         group_reason,
         lines,
+        blocks: Vec::new(),
     })
 }
 
@@ -219,6 +227,7 @@ fn read_row(row: &Element) -> Result<LineStatus, ReadError> {
         status: result_status(&status_code),
         status_code,
         reason,
+        payment_information_id: None,
     })
 }
 

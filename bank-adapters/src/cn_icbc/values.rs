@@ -84,9 +84,14 @@ pub fn format_sign_time(at: DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// `TranDate` + `TranTime` back to an instant; `TranTime` may be `HHmmss`
-/// or `HHmmssSSS`.
-pub fn parse_tran_date_time(date: &str, time: &str) -> Option<DateTime<Utc>> {
+/// `TranDate` + `TranTime` back to an instant, the local time read at
+/// `offset` (Beijing time for ICBC); `TranTime` may be `HHmmss` or
+/// `HHmmssSSS`.
+pub fn parse_tran_date_time_at(
+    date: &str,
+    time: &str,
+    offset: FixedOffset,
+) -> Option<DateTime<Utc>> {
     let day = NaiveDate::parse_from_str(date, "%Y%m%d").ok()?;
     if !time.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -99,25 +104,60 @@ pub fn parse_tran_date_time(date: &str, time: &str) -> Option<DateTime<Utc>> {
     let clock = NaiveTime::parse_from_str(hms, "%H%M%S").ok()?;
     let millis: i64 = millis.parse().ok()?;
     let local = NaiveDateTime::new(day, clock) + chrono::Duration::milliseconds(millis);
-    beijing()
+    offset
         .from_local_datetime(&local)
         .single()
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// Start of a Beijing calendar day, as an instant.
-pub fn start_of_day(date: NaiveDate) -> Option<DateTime<Utc>> {
-    beijing()
+/// A history row's booking time, read at `offset`: `Time` as a DB2
+/// timestamp `yyyy-MM-dd-HH.mm.ss[.ffffff]` (QPD `TimeStamp`; inferred for
+/// QHISD, FIELDS.md), or `HHmmss` / `HH:mm:ss` on the row's `Date`.
+pub fn parse_row_time(
+    date: Option<NaiveDate>,
+    time: &str,
+    offset: FixedOffset,
+) -> Option<DateTime<Utc>> {
+    let local = if time.len() >= 19 {
+        let (head, fraction) = time.split_at(19);
+        let at = NaiveDateTime::parse_from_str(head, "%Y-%m-%d-%H.%M.%S").ok()?;
+        let micros = match fraction.strip_prefix('.') {
+            None if fraction.is_empty() => 0,
+            Some(digits)
+                if (1..=6).contains(&digits.len())
+                    && digits.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                // "123" is 123 000 µs: pad to six digits.
+                format!("{digits:0<6}").parse::<i64>().ok()?
+            }
+            _ => return None,
+        };
+        at + chrono::Duration::microseconds(micros)
+    } else {
+        let clock = NaiveTime::parse_from_str(time, "%H%M%S")
+            .or_else(|_| NaiveTime::parse_from_str(time, "%H:%M:%S"))
+            .ok()?;
+        date?.and_time(clock)
+    };
+    offset
+        .from_local_datetime(&local)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Start of a calendar day at `offset`, as an instant.
+pub fn start_of_day_at(date: NaiveDate, offset: FixedOffset) -> Option<DateTime<Utc>> {
+    offset
         .from_local_datetime(&date.and_time(NaiveTime::MIN))
         .single()
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// Last second of a Beijing calendar day, as an instant: a history query's
-/// `EndDate` includes that whole day.
-pub fn end_of_day(date: NaiveDate) -> Option<DateTime<Utc>> {
+/// Last second of a calendar day at `offset`, as an instant: a history
+/// query's `EndDate` includes that whole day.
+pub fn end_of_day_at(date: NaiveDate, offset: FixedOffset) -> Option<DateTime<Utc>> {
     let last = NaiveTime::from_hms_opt(23, 59, 59)?;
-    beijing()
+    offset
         .from_local_datetime(&date.and_time(last))
         .single()
         .map(|t| t.with_timezone(&Utc))
@@ -166,7 +206,7 @@ mod tests {
         let (date, time) = format_tran_date_time(at);
         assert_eq!(date, "20200702");
         assert_eq!(time, "001511234");
-        assert_eq!(parse_tran_date_time(&date, &time), Some(at));
+        assert_eq!(parse_tran_date_time_at(&date, &time, beijing()), Some(at));
         assert_eq!(format_sign_time(at), "20200702001511234");
         assert_eq!(
             parse_date("2020-09-18"),

@@ -17,7 +17,12 @@
 //!   statement's own account, the other side is used;
 //! - several `Ustrd` lines are joined with a space;
 //! - a transaction amount is `TxDtls/Amt`, else `AmtDtls/TxAmt/Amt`, else
-//!   `AmtDtls/InstdAmt/Amt`.
+//!   `AmtDtls/InstdAmt/Amt`;
+//! - `NtryDtls/Btch` (one booking for a whole batch) is the entry's
+//!   [`BatchRef`]; a transaction inside that `NtryDtls` without its own
+//!   `Refs/MsgId` / `Refs/PmtInfId` takes the batch's;
+//! - a date-time without offset (`CreDtTm`, `FrToDt`, `BookgDt/DtTm`) is
+//!   read at [`ReadOptions::utc_offset`]; dates stay as written.
 //!
 //! Longer than our usual ~600 lines: one streaming state machine serves three
 //! messages in three versions, and splitting it would spread one element path
@@ -30,14 +35,15 @@ use rust_decimal::Decimal;
 
 use crate::error::ReadError;
 use crate::model::{
-    AccountRef, Amount, Balance, Direction, Entry, EntryStatus, StatedSummary, Statement,
+    AccountRef, Amount, Balance, BatchRef, Direction, Entry, EntryStatus, StatedSummary, Statement,
     StatementKind, TransactionDetail,
 };
+use crate::read_options::ReadOptions;
 use crate::xml::{Node, XmlReader};
 
 use super::read::{
     self, next_child, opt_text, read_account, read_agent, read_amount, read_code, read_date_choice,
-    read_parsed, read_party_name,
+    read_date_choice_at, read_parsed, read_party_name,
 };
 use super::{message_from_namespace, MessageKind};
 
@@ -74,9 +80,19 @@ pub trait StatementSink {
 }
 
 /// Streams a camt.052/053/054 message into `sink`; returns its group header.
+/// Offset-less times are read at +08:00 ([`ReadOptions::default`]).
 pub fn read_cash_stream<R: BufRead, S: StatementSink + ?Sized>(
     input: R,
     sink: &mut S,
+) -> Result<CashHeader, ReadError> {
+    read_cash_stream_with(input, sink, &ReadOptions::default())
+}
+
+/// [`read_cash_stream`] with the caller's [`ReadOptions`].
+pub fn read_cash_stream_with<R: BufRead, S: StatementSink + ?Sized>(
+    input: R,
+    sink: &mut S,
+    options: &ReadOptions,
 ) -> Result<CashHeader, ReadError> {
     let mut r = XmlReader::new(input);
     // Every text is read trimmed (`read_text`, `read_code`): let indentation
@@ -117,13 +133,13 @@ pub fn read_cash_stream<R: BufRead, S: StatementSink + ?Sized>(
         let depth = r.depth();
         while next_child(&mut r, depth)? {
             if r.name() == "GrpHdr" {
-                read_group_header(&mut r, &mut header)?;
+                read_group_header(&mut r, &mut header, options)?;
             } else if r.name() == statement_tag {
                 if !announced {
                     sink.group_header(&header);
                     announced = true;
                 }
-                read_statement(&mut r, kind, sink)?;
+                read_statement(&mut r, kind, sink, options)?;
             } else {
                 r.skip()?;
             }
@@ -139,10 +155,19 @@ pub fn read_cash_stream<R: BufRead, S: StatementSink + ?Sized>(
     ))
 }
 
-/// Reads a whole camt.052/053/054 message into memory.
+/// Reads a whole camt.052/053/054 message into memory (offset-less times
+/// at +08:00).
 pub fn read_cash_message(input: impl BufRead) -> Result<CashMessage, ReadError> {
+    read_cash_message_with(input, &ReadOptions::default())
+}
+
+/// [`read_cash_message`] with the caller's [`ReadOptions`].
+pub fn read_cash_message_with(
+    input: impl BufRead,
+    options: &ReadOptions,
+) -> Result<CashMessage, ReadError> {
     let mut collect = Collect::default();
-    let header = read_cash_stream(input, &mut collect)?;
+    let header = read_cash_stream_with(input, &mut collect, options)?;
     Ok(CashMessage {
         message: header.message,
         message_id: header.message_id,
@@ -176,13 +201,14 @@ impl StatementSink for Collect {
 fn read_group_header<R: BufRead>(
     r: &mut XmlReader<R>,
     header: &mut CashHeader,
+    options: &ReadOptions,
 ) -> Result<(), ReadError> {
     let depth = r.depth();
     while next_child(r, depth)? {
         match r.name() {
             "MsgId" => header.message_id = opt_text(r)?,
             "CreDtTm" => {
-                header.created_at = Some(read_parsed(r, read::date_time)?);
+                header.created_at = Some(read_parsed(r, |t| read::date_time_at(t, options))?);
             }
             _ => r.skip()?,
         }
@@ -194,6 +220,7 @@ fn read_statement<R: BufRead, S: StatementSink + ?Sized>(
     r: &mut XmlReader<R>,
     kind: StatementKind,
     sink: &mut S,
+    options: &ReadOptions,
 ) -> Result<(), ReadError> {
     let mut statement = Statement {
         kind,
@@ -224,17 +251,19 @@ fn read_statement<R: BufRead, S: StatementSink + ?Sized>(
                 statement.sequence_number = Some(read_parsed(r, read::count)?);
             }
             "CreDtTm" => {
-                statement.created_at = Some(read_parsed(r, read::date_time)?);
+                statement.created_at = Some(read_parsed(r, |t| read::date_time_at(t, options))?);
             }
             "FrToDt" => {
                 let level = r.depth();
                 while next_child(r, level)? {
                     match r.name() {
                         "FrDtTm" => {
-                            statement.from = Some(read_parsed(r, read::date_time)?);
+                            statement.from =
+                                Some(read_parsed(r, |t| read::date_time_at(t, options))?);
                         }
                         "ToDtTm" => {
-                            statement.to = Some(read_parsed(r, read::date_time)?);
+                            statement.to =
+                                Some(read_parsed(r, |t| read::date_time_at(t, options))?);
                         }
                         _ => r.skip()?,
                     }
@@ -266,7 +295,7 @@ fn read_statement<R: BufRead, S: StatementSink + ?Sized>(
                     sink.statement_start(&statement);
                     started = true;
                 }
-                let entry = read_entry(r, &statement.account.number)?;
+                let entry = read_entry(r, &statement.account.number, options)?;
                 sink.entry(entry);
             }
             _ => r.skip()?,
@@ -369,14 +398,20 @@ struct RawTransaction {
     creditor: AccountRef,
 }
 
-fn read_entry<R: BufRead>(r: &mut XmlReader<R>, own_account: &str) -> Result<Entry, ReadError> {
+fn read_entry<R: BufRead>(
+    r: &mut XmlReader<R>,
+    own_account: &str,
+    options: &ReadOptions,
+) -> Result<Entry, ReadError> {
     let depth = r.depth();
     let mut amount = None;
     let mut direction = None;
     let mut status = None;
     let mut reversal = false;
     let mut booking_date = None;
+    let mut booked_at = None;
     let mut value_date = None;
+    let mut batch = None;
     let mut bank_reference = None;
     let mut account_servicer_reference = None;
     let mut additional_info = None;
@@ -398,19 +433,11 @@ fn read_entry<R: BufRead>(r: &mut XmlReader<R>, own_account: &str) -> Result<Ent
                     _ => EntryStatus::Info,
                 })
             }
-            "BookgDt" => booking_date = read_date_choice(r)?,
+            "BookgDt" => (booking_date, booked_at) = read_date_choice_at(r, options)?,
             "ValDt" => value_date = read_date_choice(r)?,
             "AcctSvcrRef" => account_servicer_reference = opt_text(r)?,
             "AddtlNtryInf" => additional_info = opt_text(r)?,
-            "NtryDtls" => {
-                let level = r.depth();
-                while next_child(r, level)? {
-                    match r.name() {
-                        "TxDtls" => raw.push(read_transaction(r)?),
-                        _ => r.skip()?,
-                    }
-                }
-            }
+            "NtryDtls" => read_entry_details(r, &mut raw, &mut batch)?,
             _ => r.skip()?,
         }
     }
@@ -446,11 +473,68 @@ fn read_entry<R: BufRead>(r: &mut XmlReader<R>, own_account: &str) -> Result<Ent
         reversal,
         booking_date,
         value_date,
+        booked_at,
         bank_reference,
         account_servicer_reference,
         additional_info,
         transactions,
+        batch,
     })
+}
+
+/// Call on `NtryDtls`: its transactions into `raw`; its `Btch` into `batch`
+/// (the first one of the entry), and the batch's ids into its transactions
+/// that name none.
+fn read_entry_details<R: BufRead>(
+    r: &mut XmlReader<R>,
+    raw: &mut Vec<RawTransaction>,
+    batch: &mut Option<BatchRef>,
+) -> Result<(), ReadError> {
+    let first_here = raw.len();
+    let mut this_batch = None;
+    let level = r.depth();
+    while next_child(r, level)? {
+        match r.name() {
+            "TxDtls" => raw.push(read_transaction(r)?),
+            "Btch" => this_batch = Some(read_batch(r)?),
+            _ => r.skip()?,
+        }
+    }
+    let Some(this_batch) = this_batch else {
+        return Ok(());
+    };
+    for tx in &mut raw[first_here..] {
+        let detail = &mut tx.detail;
+        if detail.message_id.is_none() {
+            detail.message_id.clone_from(&this_batch.message_id);
+        }
+        if detail.payment_information_id.is_none() {
+            detail
+                .payment_information_id
+                .clone_from(&this_batch.payment_information_id);
+        }
+    }
+    if batch.is_none() {
+        *batch = Some(this_batch);
+    }
+    Ok(())
+}
+
+/// Call on `Btch`.
+fn read_batch<R: BufRead>(r: &mut XmlReader<R>) -> Result<BatchRef, ReadError> {
+    let mut batch = BatchRef::default();
+    let depth = r.depth();
+    while next_child(r, depth)? {
+        match r.name() {
+            "MsgId" => batch.message_id = opt_text(r)?,
+            "PmtInfId" => batch.payment_information_id = opt_text(r)?,
+            "NbOfTxs" => batch.count = Some(read_parsed(r, read::count)?),
+            "TtlAmt" => batch.total = Some(read_amount(r)?),
+            "CdtDbtInd" => batch.direction = Some(read_parsed(r, read::direction)?),
+            _ => r.skip()?,
+        }
+    }
+    Ok(batch)
 }
 
 fn is_empty(side: &AccountRef) -> bool {
@@ -474,6 +558,7 @@ fn read_transaction<R: BufRead>(r: &mut XmlReader<R>) -> Result<RawTransaction, 
                 while next_child(r, level)? {
                     match r.name() {
                         "MsgId" => detail.message_id = opt_text(r)?,
+                        "PmtInfId" => detail.payment_information_id = opt_text(r)?,
                         "AcctSvcrRef" => detail.account_servicer_reference = opt_text(r)?,
                         "InstrId" => detail.instruction_id = opt_text(r)?,
                         "EndToEndId" => detail.end_to_end_id = opt_text(r)?,

@@ -241,6 +241,7 @@ fn entry(seed: u64, index: usize) -> Entry {
         direction: Some(direction),
         end_to_end_id: Some(end_to_end.clone()),
         message_id: Some(format!("WB{:08X}B{:05}", seed as u32, index / 5000)),
+        payment_information_id: None,
         instruction_id: Some(end_to_end),
         account_servicer_reference: Some(format!("ICBC{index:012}")),
         counterparty: Some(counterparty),
@@ -260,10 +261,12 @@ fn entry(seed: u64, index: usize) -> Entry {
         reversal,
         booking_date: (status == EntryStatus::Booked).then_some(date),
         value_date: Some(date),
+        booked_at: None,
         bank_reference: Some(format!("{index:010}")),
         account_servicer_reference: Some(format!("ICBC{index:012}")),
         additional_info: None,
         transactions: vec![transaction],
+        batch: None,
     }
 }
 

@@ -24,14 +24,16 @@ pub mod xsd;
 use std::fmt;
 use std::io::BufRead;
 
+pub use crate::read_options::ReadOptions;
 pub use camt::{
-    check_balances, read_cash_message, read_cash_stream, summary_mismatches, BalanceCheck,
-    CashHeader, CashMessage, StatementSink,
+    check_balances, read_cash_message, read_cash_message_with, read_cash_stream,
+    read_cash_stream_with, summary_mismatches, BalanceCheck, CashHeader, CashMessage,
+    StatementSink,
 };
 pub use camt_write::{write_camt053, write_camt054, Camt053Writer};
 pub use generate::{camt053_source, generate_camt053, generate_payment_batch};
 pub use pain001::{write_pain001, write_pain001_into, Pain001Version};
-pub use pain002::{read_status_report, write_pain002, Pain002Version};
+pub use pain002::{read_status_report, read_status_report_with, write_pain002, Pain002Version};
 pub use xsd::{validate_with_xmllint, validate_xml_with_xmllint, xsd_for, ValidationFailure};
 
 use crate::error::ReadError;

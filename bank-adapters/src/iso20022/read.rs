@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 
 use crate::error::ReadError;
 use crate::model::{AccountRef, Amount, Direction};
+use crate::read_options::ReadOptions;
 use crate::xml::{Node, XmlReader};
 
 /// Advances to the next direct child of the element at `depth` (the depth
@@ -78,15 +79,15 @@ pub(crate) fn read_parsed<R: BufRead, T>(
     parsed.map_err(|message| r.invalid(message))
 }
 
-/// `xs:dateTime`, with or without offset; a time without offset is taken
-/// as UTC (ISO 20022 leaves it to bilateral agreement; our own files always
-/// carry an offset).
-pub(crate) fn date_time(text: &str) -> Result<DateTime<Utc>, String> {
+/// `xs:dateTime`, with or without offset; a time without offset is read at
+/// `options.utc_offset` (ISO 20022 leaves it to bilateral agreement: the
+/// connection's time zone). One with an offset or `Z` is read as written.
+pub(crate) fn date_time_at(text: &str, options: &ReadOptions) -> Result<DateTime<Utc>, String> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Ok(at.with_timezone(&Utc));
     }
     if let Ok(at) = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f") {
-        return Ok(at.and_utc());
+        return Ok(options.instant(at));
     }
     Err(format!("{text:?} is not a date and time"))
 }
@@ -94,8 +95,9 @@ pub(crate) fn date_time(text: &str) -> Result<DateTime<Utc>, String> {
 pub(crate) fn parse_date_time<R: BufRead>(
     r: &XmlReader<R>,
     text: &str,
+    options: &ReadOptions,
 ) -> Result<DateTime<Utc>, ReadError> {
-    date_time(text).map_err(|message| r.invalid(message))
+    date_time_at(text, options).map_err(|message| r.invalid(message))
 }
 
 /// `xs:date` (an offset after the date is ignored), or the date part of an
@@ -165,15 +167,32 @@ pub(crate) fn read_amount<R: BufRead>(r: &mut XmlReader<R>) -> Result<Amount, Re
 pub(crate) fn read_date_choice<R: BufRead>(
     r: &mut XmlReader<R>,
 ) -> Result<Option<NaiveDate>, ReadError> {
+    read_date_choice_at(r, &ReadOptions::default()).map(|(date, _)| date)
+}
+
+/// A date choice's date as written (the bank's own day) and, for `DtTm`,
+/// the instant (an offset-less time read at `options.utc_offset`).
+pub(crate) fn read_date_choice_at<R: BufRead>(
+    r: &mut XmlReader<R>,
+    options: &ReadOptions,
+) -> Result<(Option<NaiveDate>, Option<DateTime<Utc>>), ReadError> {
     let depth = r.depth();
     let mut date = None;
+    let mut at = None;
     while next_child(r, depth)? {
         match r.name() {
-            "Dt" | "DtTm" => date = Some(read_parsed(r, self::date)?),
+            "Dt" => date = Some(read_parsed(r, self::date)?),
+            "DtTm" => {
+                let (day, instant) = read_parsed(r, |text| {
+                    Ok::<_, String>((self::date(text)?, date_time_at(text, options)?))
+                })?;
+                date = Some(day);
+                at = Some(instant);
+            }
             _ => r.skip()?,
         }
     }
-    Ok(date)
+    Ok((date, at))
 }
 
 /// Call on an account's `Start` (`CashAccount*`): fills the number from

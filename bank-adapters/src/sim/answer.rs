@@ -100,6 +100,7 @@ pub(super) fn execute(
                 status_code: status_code.to_owned(),
                 status: PaymentStatus::from_iso_code(status_code),
                 reason,
+                payment_information_id: None,
             });
         }
     }
@@ -211,6 +212,7 @@ pub(super) fn status_report(
         group_status: Some(PaymentStatus::from_iso_code(group)),
         group_reason: group_reason.map(status_reason),
         lines,
+        blocks: Vec::new(),
     };
     Ok(write_pain002(&report, Pain002Version::V10)?)
 }
@@ -377,6 +379,7 @@ pub(super) fn entry(booking: &Booking) -> Entry {
         reversal: false,
         booking_date: Some(booking.booking_date),
         value_date: Some(booking.booking_date),
+        booked_at: None,
         bank_reference: Some(booking.booking_id.clone()),
         account_servicer_reference: Some(booking.booking_id.clone()),
         additional_info: None,
@@ -385,11 +388,13 @@ pub(super) fn entry(booking: &Booking) -> Entry {
             direction: Some(booking.direction),
             end_to_end_id: booking.end_to_end_id.clone(),
             message_id: booking.message_id.clone(),
+            payment_information_id: None,
             instruction_id: None,
             account_servicer_reference: Some(booking.booking_id.clone()),
             counterparty: Some(booking.counterparty.clone()),
             remittance: booking.remittance.clone(),
             return_reason: None,
         }],
+        batch: None,
     }
 }
