@@ -107,8 +107,10 @@ fn main() {
                 status_code: "ACSC".to_owned(),
                 status: PaymentStatus::Settled,
                 reason: None,
+                payment_information_id: None,
             })
             .collect(),
+        blocks: Vec::new(),
     };
     let pain002 = iso20022::write_pain002(&report, Pain002Version::V10).expect("pain.002");
     let bytes = pain002.into_bytes();

@@ -88,7 +88,9 @@ fn settled_report(batch: &bank_seed::Seeded) -> Vec<u8> {
                 code: Some("AC04".to_owned()),
                 text: Some("closed account".to_owned()),
             }),
+            payment_information_id: None,
         }],
+        blocks: Vec::new(),
     };
     iso20022::write_pain002(&report, Pain002Version::V10)
         .unwrap()

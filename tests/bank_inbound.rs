@@ -104,6 +104,7 @@ fn line(e2e: &str, code: &str, reason: Option<&str>) -> LineStatus {
             code: Some(r.to_owned()),
             text: Some("账户已销户 (account closed)".to_owned()),
         }),
+        payment_information_id: None,
     }
 }
 
@@ -125,6 +126,7 @@ fn pain002(
             text: None,
         }),
         lines,
+        blocks: Vec::new(),
     };
     let xml = iso20022::write_pain002(&report, Pain002Version::V10).expect("pain.002");
     iso20022::validate_xml_with_xmllint(&xml).expect("valid against the XSD");
@@ -149,6 +151,8 @@ fn debit(e2e: &str, amount: &str) -> Entry {
         bank_reference: None,
         account_servicer_reference: Some(format!("REF-{e2e}")),
         additional_info: None,
+        booked_at: None,
+        batch: None,
         transactions: vec![TransactionDetail {
             end_to_end_id: Some(e2e.to_owned()),
             counterparty: Some(AccountRef {
@@ -417,6 +421,7 @@ fn icbc_results_map_to_settled_rejected_and_unknown_and_b0012_changes_nothing() 
         status_code: result.to_owned(),
         status: cn_icbc::qpayper::result_status(result),
         reason: None,
+        payment_information_id: None,
     };
     let report = |id: &str, code: &str, lines: Vec<LineStatus>| StatusReport {
         message_id: Some(id.to_owned()),
@@ -426,6 +431,7 @@ fn icbc_results_map_to_settled_rejected_and_unknown_and_b0012_changes_nothing() 
         group_status: None,
         group_reason: None,
         lines,
+        blocks: Vec::new(),
     };
     let dup = cn_icbc::write_qpayper_response(&report("Q0", "B0012", vec![]), &connection).unwrap();
     let intake = b.take(dup);

@@ -232,6 +232,7 @@ pub(super) fn interim_report(
         group_status: Some(PaymentStatus::from_iso_code("ACTC")),
         group_reason: None,
         lines: Vec::new(),
+        blocks: Vec::new(),
     };
     Ok(write_pain002(&report, Pain002Version::V10)?)
 }

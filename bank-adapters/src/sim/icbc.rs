@@ -94,6 +94,7 @@ pub(super) fn payper_answer(
             text: Some(text.to_owned()),
         }),
         lines: Vec::new(),
+        blocks: Vec::new(),
     };
     Ok(write_payper_response(&report, conn)?)
 }
@@ -115,6 +116,7 @@ pub(super) fn qpayper_answer(
         group_status: None,
         group_reason: None,
         lines: Vec::new(),
+        blocks: Vec::new(),
     };
     let Some(done) = ledger.executed.get(&original) else {
         report.group_status_code = Some(UNKNOWN_PACKAGE.to_owned());
@@ -151,6 +153,7 @@ pub(super) fn qpayper_answer(
             status_code: code.to_owned(),
             status,
             reason,
+            payment_information_id: None,
         });
     }
     ledger.icbc_asked.extend(first_asked);

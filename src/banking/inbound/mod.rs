@@ -11,9 +11,8 @@
 //! nothing we know, is quarantined with the reason; the file row commits
 //! either way. [`list`] reads the files back.
 //!
-//! Date-times without an offset: the readers take no time zone yet (the
-//! readers' helper adds it), so the connection's `utc_offset_minutes` is
-//! not passed on; LEAD: pass it to the reader once its API takes one.
+//! Date-times a bank writes without an offset are read at its connection's
+//! `utc_offset_minutes` (+08:00 for Chinese banks), not as UTC.
 
 mod attempts;
 pub mod list;
@@ -28,6 +27,7 @@ use diesel::{Connection, PgConnection};
 use serde::Serialize;
 
 use bank_adapters::dialect::{detect, BankCodec, Detected, Dialect, DialectKind, MessageKind};
+use bank_adapters::read_options::ReadOptions;
 
 use crate::clock::Clock;
 use crate::db::bank_files::{self, ConnectionRow, Finding, NewBankFile};
@@ -240,6 +240,7 @@ fn read_and_apply(
             ),
         ));
     }
+    let options = read_options(connection.utc_offset_minutes);
     let mut local = Vec::new();
     let applied = conn.transaction(|conn| {
         apply_detected(
@@ -247,7 +248,7 @@ fn read_and_apply(
             now,
             file_id,
             connection.id,
-            dialect,
+            (dialect, &options),
             &detected,
             bytes,
             &mut local,
@@ -297,7 +298,7 @@ fn apply_detected(
     now: DateTime<Utc>,
     file_id: i64,
     connection_id: i64,
-    dialect: Dialect,
+    (dialect, options): (Dialect, &ReadOptions),
     detected: &Detected,
     bytes: &[u8],
     findings: &mut Vec<Finding>,
@@ -307,7 +308,7 @@ fn apply_detected(
     match detected.kind {
         MessageKind::StatusReport => {
             let report = codec
-                .decode_status(bytes.to_vec())
+                .decode_status_with(bytes.to_vec(), options)
                 .map_err(|e| ApplyError::Quarantine(unreadable(&e)))?;
             match status::apply_report(
                 conn,
@@ -324,7 +325,7 @@ fn apply_detected(
         }
         MessageKind::Statement => {
             let read = codec
-                .decode_statements(bytes.to_vec())
+                .decode_statements_with(bytes.to_vec(), options)
                 .map_err(|e| ApplyError::Quarantine(unreadable(&e)))?;
             statements::store_all(conn, now, file_id, connection_id, read, findings)?;
             Ok(())
@@ -334,6 +335,14 @@ fn apply_detected(
             detected.message
         ))),
     }
+}
+
+/// How the connection's files are read: offset-less date-times at its offset
+/// (validated to ±12/+14 h by the table's CHECK, so always representable).
+fn read_options(utc_offset_minutes: i32) -> ReadOptions {
+    chrono::FixedOffset::east_opt(utc_offset_minutes * 60)
+        .map(|utc_offset| ReadOptions { utc_offset })
+        .unwrap_or_default()
 }
 
 fn unreadable(e: &bank_adapters::dialect::CodecError) -> String {
