@@ -18,8 +18,8 @@ use utoipa::openapi::{Content, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    attendance, clock, confirmations, error, health, organizations, payrolls, projects, whoami,
-    workers,
+    attendance, bank_connections, clock, confirmations, disbursements, error, health,
+    organizations, payrolls, projects, whoami, workers,
 };
 
 #[derive(OpenApi)]
@@ -54,6 +54,13 @@ use super::{
         whoami::whoami,
         clock::get_clock,
         clock::put_clock,
+        bank_connections::put_connection,
+        bank_connections::get_connection,
+        disbursements::create::disburse,
+        disbursements::read::list,
+        disbursements::read::read,
+        disbursements::exceptions::exceptions,
+        disbursements::release::release,
     ),
     components(schemas(error::Problem, crate::tabular::UploadReport, crate::tabular::RowResult, crate::tabular::RowProblem)),
     modifiers(&BearerAuth, &Conventions),
@@ -64,6 +71,8 @@ use super::{
         (name = "attendance", description = "Daily attendance (考勤)"),
         (name = "payrolls", description = "Monthly payrolls (工资支付表): submission, matching, approval, exports, pay slips (工资清单)"),
         (name = "confirmations", description = "Workers confirm their payroll line (本人签字确认) with the token they were sent; no API key"),
+        (name = "bank connections", description = "How wagebridge talks to each bank: dialect, transport, bank codes"),
+        (name = "disbursements", description = "Disbursement batches (代发) from the dedicated account to the workers' cards"),
         (name = "admin", description = "Operating the service: the simulated business clock"),
     )
 )]

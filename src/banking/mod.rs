@@ -11,5 +11,9 @@
 //! actix type and own their transactions; the job runner (`crate::jobs`)
 //! drives the outbox and the inboxes.
 
+pub mod cli;
 pub mod config;
+pub mod connections;
+pub mod disburse;
+pub mod reasons;
 pub mod transport;

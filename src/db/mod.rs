@@ -3,7 +3,9 @@
 
 pub mod attendance;
 pub mod audit;
+pub mod bank_connections;
 pub mod client_certificates;
+pub mod disbursements;
 pub mod idempotency;
 pub mod local_cluster;
 pub mod organizations;
