@@ -492,7 +492,7 @@ async fn lines_without_a_card_on_the_roster_are_skipped_and_bad_states_are_refus
         Vec::new(),
     )
     .await
-    .problem(422, "INVALID_FORMAT");
+    .problem(422, "OUT_OF_RANGE");
 }
 
 #[actix_web::test]
