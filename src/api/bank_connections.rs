@@ -33,8 +33,8 @@ use crate::db;
 pub async fn put_connection(
     req: HttpRequest,
     bytes: body::Body,
-    path: web::Path<String>,
     caller: Caller,
+    path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[OrgKind::Admin])?;
@@ -65,8 +65,8 @@ pub async fn put_connection(
 )]
 #[get("/v1/bank-connections/{bank_uscc}")]
 pub async fn get_connection(
-    path: web::Path<String>,
     caller: Caller,
+    path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[OrgKind::Admin])?;

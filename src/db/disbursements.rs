@@ -193,10 +193,12 @@ pub fn insert_attempts(
     batch_id: i64,
     attempts: &[NewAttempt],
     at: DateTime<Utc>,
+    copied: &mut dyn FnMut(),
 ) -> Result<usize, DbError> {
     let stored = diesel::copy_from(disbursement_lines::table)
         .from_insertable(attempts)
         .execute(conn)?;
+    copied();
     diesel::sql_query(
         "INSERT INTO disbursement_line_events (attempt_id, from_state, to_state, at, cause)
          SELECT id, NULL, 'reserved', $2, 'created' FROM disbursement_lines WHERE batch_id = $1",

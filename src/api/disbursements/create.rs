@@ -39,8 +39,8 @@ use crate::payroll::submit::{parse_period, IdempotencyKey};
 #[post("/v1/projects/{code}/payrolls/{period}/disburse")]
 pub async fn disburse(
     req: HttpRequest,
-    path: web::Path<(String, String)>,
     caller: Caller,
+    path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (code, period) = path.into_inner();

@@ -36,8 +36,8 @@ pub struct ExceptionQuery {
 #[get("/v1/projects/{code}/disbursements/exceptions")]
 pub async fn exceptions(
     req: HttpRequest,
-    path: web::Path<String>,
     caller: Caller,
+    path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (project, role) = projects::load(&state, &caller, &path).await?;

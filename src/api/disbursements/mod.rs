@@ -32,3 +32,13 @@ pub(crate) fn require_contractor(role: ProjectRole) -> Result<(), ApiError> {
         ))
     }
 }
+
+/// A batch id from the path, read after the caller is known (so a request
+/// without a key is answered 401 whatever its path says). Not a number: no
+/// such batch.
+pub(crate) fn batch_id(text: &str) -> Result<i64, ApiError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::not_found("the disbursement batch"))
+}

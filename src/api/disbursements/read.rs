@@ -22,8 +22,8 @@ use crate::paging::PageQuery;
 #[get("/v1/projects/{code}/disbursements")]
 pub async fn list(
     req: HttpRequest,
-    path: web::Path<String>,
     caller: Caller,
+    path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (project, role) = projects::load(&state, &caller, &path).await?;
@@ -48,12 +48,13 @@ pub async fn list(
 #[get("/v1/projects/{code}/disbursements/{id}")]
 pub async fn read(
     req: HttpRequest,
-    path: web::Path<(String, i64)>,
     caller: Caller,
+    path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (code, id) = path.into_inner();
     let (project, role) = projects::load(&state, &caller, &code).await?;
+    let id = super::batch_id(&id)?;
     super::require_reader(role)?;
     let page = query::<PageQuery>(&req)?.page()?;
     let view = db::run(&state.pool, move |conn| {

@@ -24,12 +24,13 @@ use crate::db;
 )]
 #[post("/v1/projects/{code}/disbursements/{id}/release")]
 pub async fn release(
-    path: web::Path<(String, i64)>,
     caller: Caller,
+    path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (code, id) = path.into_inner();
     let (project, role) = projects::load(&state, &caller, &code).await?;
+    let id = super::batch_id(&id)?;
     super::require_contractor(role)?;
     let caller_org = caller.0.clone();
     let now = state.clock.now();

@@ -169,6 +169,37 @@ fn encode(connection: &Connection, batch: &PaymentBatch) -> Result<Vec<u8>, AppE
         })
 }
 
+/// Times the steps of one batch, logged at debug level (what the bench
+/// reports as where the time goes).
+struct Phases {
+    last: std::time::Instant,
+    took: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Phases {
+    fn new() -> Self {
+        Phases {
+            last: std::time::Instant::now(),
+            took: Vec::new(),
+        }
+    }
+
+    fn done(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        self.took.push((phase, now - self.last));
+        self.last = now;
+    }
+
+    fn log(&self, lines: usize) {
+        let text: Vec<String> = self
+            .took
+            .iter()
+            .map(|(phase, took)| format!("{phase} {:.1} ms", took.as_secs_f64() * 1e3))
+            .collect();
+        tracing::debug!(lines, phases = %text.join(", "), "disbursement batch made");
+    }
+}
+
 /// Makes the batch inside the caller's transaction; the answer is the new
 /// batch's view. `record` stores an idempotent answer in the same transaction.
 pub(crate) fn create_in_transaction(
@@ -176,6 +207,7 @@ pub(crate) fn create_in_transaction(
     req: &Request,
     record: &mut dyn FnMut(&mut PgConnection, &serde_json::Value) -> Result<(), AppError>,
 ) -> Result<serde_json::Value, AppError> {
+    let mut phases = Phases::new();
     let account = rows::lock_wage_account(conn, req.project.id)?.ok_or_else(|| {
         AppError::new(
             ErrorCode::NoWageAccount,
@@ -185,6 +217,7 @@ pub(crate) fn create_in_transaction(
     let connection = connections::for_wage_account(conn, &account)?;
     let period = req.period.to_string();
     let chosen = choose(rows::candidates(conn, req.project.id, &period)?);
+    phases.done("candidates");
     if chosen.lines.is_empty() {
         return Err(AppError::new(
             ErrorCode::NothingToDisburse,
@@ -200,7 +233,9 @@ pub(crate) fn create_in_transaction(
     let bytes = encode(&connection, &payment)?;
     drop(payment);
     let sha256 = hex::encode(Sha256::digest(&bytes));
+    phases.done("file");
     let figures = balance::figures(conn, account.id, None, amount)?;
+    phases.done("balance");
     let held = !figures.covers();
     let previous_batch_id = rows::latest_batch_id(conn, req.project.id, &period)?;
     let status = if held { "held" } else { "released" };
@@ -231,16 +266,20 @@ pub(crate) fn create_in_transaction(
         },
     )?;
     drop(bytes);
+    phases.done("batch row");
     for a in &mut attempts {
         a.batch_id = batch.id;
     }
-    match rows::insert_attempts(conn, batch.id, &attempts, req.now) {
+    match rows::insert_attempts(conn, batch.id, &attempts, req.now, &mut || {
+        phases.done("lines")
+    }) {
         Ok(_) => {}
         Err(DbError::Query(e)) if unique_violation_on_live_attempt(&e) => {
             return Err(held_elsewhere())
         }
         Err(e) => return Err(e.into()),
     }
+    phases.done("events");
     let note = held.then_some("余额不足，等待入账 (INSUFFICIENT_BALANCE)");
     rows::append_batch_event(conn, batch.id, status, req.now, Some(req.caller.id), note)?;
     rows::insert_outbox(
@@ -271,6 +310,7 @@ pub(crate) fn create_in_transaction(
         limit: DEFAULT_LIMIT,
         after: None,
     };
+    phases.done("outbox and audit");
     let view = read::batch_view(conn, req.project, batch.id, first_page)?;
     let skipped_count = chosen.skipped.len();
     let mut skipped = chosen.skipped;
@@ -282,6 +322,8 @@ pub(crate) fn create_in_transaction(
     })
     .map_err(|_| AppError::Invariant("a batch view serialises"))?;
     record(conn, &answer)?;
+    phases.done("answer");
+    phases.log(attempts.len());
     Ok(answer)
 }
 
