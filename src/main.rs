@@ -62,6 +62,11 @@ enum Command {
         #[command(subcommand)]
         command: BankFileCommand,
     },
+    /// Bank connections.
+    Bank {
+        #[command(subcommand)]
+        command: wagebridge::banking::cli::BankCommand,
+    },
     /// TLS certificates.
     Certs {
         #[command(subcommand)]
@@ -281,6 +286,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BankFile { command } => bank_file(command, &settings),
         // `certs dev` needs no database; `certs add` opens it.
         Command::Certs { command } => certs(command, &settings),
+        Command::Bank { command } => {
+            print_stdout(&wagebridge::banking::cli::run(command, &settings)?)
+        }
         Command::Serve {
             bind,
             simulated_clock,

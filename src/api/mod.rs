@@ -5,10 +5,12 @@
 pub mod admission;
 pub mod attendance;
 pub mod auth;
+pub mod bank_connections;
 pub mod bank_files;
 pub mod body;
 pub mod clock;
 pub mod confirmations;
+pub mod disbursements;
 pub mod error;
 pub mod health;
 pub mod openapi;
@@ -76,6 +78,14 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
             .service(clock::get_clock)
             .service(clock::put_clock)
             .configure(bank_files::routes(bank_files::DEFAULT_MAX_BANK_FILE_BYTES))
+            .service(bank_connections::put_connection)
+            .service(bank_connections::get_connection)
+            .service(disbursements::create::disburse)
+            // Before `{id}`, which would take `exceptions` for an id.
+            .service(disbursements::exceptions::exceptions)
+            .service(disbursements::read::list)
+            .service(disbursements::read::read)
+            .service(disbursements::release::release)
             .default_service(web::to(not_found));
     }
 }

@@ -18,8 +18,8 @@ use utoipa::openapi::{Content, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    attendance, bank_files, clock, confirmations, error, health, organizations, payrolls, projects,
-    whoami, workers,
+    attendance, bank_connections, bank_files, clock, confirmations, disbursements, error, health,
+    organizations, payrolls, projects, whoami, workers,
 };
 
 #[derive(OpenApi)]
@@ -57,6 +57,13 @@ use super::{
         bank_files::upload,
         bank_files::list,
         bank_files::get_file,
+        bank_connections::put_connection,
+        bank_connections::get_connection,
+        disbursements::create::disburse,
+        disbursements::read::list,
+        disbursements::read::read,
+        disbursements::exceptions::exceptions,
+        disbursements::release::release,
     ),
     components(schemas(error::Problem, crate::tabular::UploadReport, crate::tabular::RowResult, crate::tabular::RowProblem)),
     modifiers(&BearerAuth, &Conventions),
@@ -68,6 +75,8 @@ use super::{
         (name = "payrolls", description = "Monthly payrolls (工资支付表): submission, matching, approval, exports, pay slips (工资清单)"),
         (name = "confirmations", description = "Workers confirm their payroll line (本人签字确认) with the token they were sent; no API key"),
         (name = "bank", description = "Files banks send: status reports and statements, kept, applied once or quarantined"),
+        (name = "bank connections", description = "How wagebridge talks to each bank: dialect, transport, bank codes"),
+        (name = "disbursements", description = "Disbursement batches (代发) from the dedicated account to the workers' cards"),
         (name = "admin", description = "Operating the service: the simulated business clock"),
     )
 )]

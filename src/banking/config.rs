@@ -29,8 +29,10 @@ pub enum TransportConfig {
 }
 
 /// 30 seconds: a bank's gateway answers within this or is treated as down.
+pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+
 fn default_timeout_ms() -> u64 {
-    30_000
+    DEFAULT_TIMEOUT_MS
 }
 
 #[cfg(test)]

@@ -13,7 +13,11 @@
 //! actix type and own their transactions; the job runner (`crate::jobs`)
 //! drives the outbox and the inboxes.
 
+pub mod cli;
 pub mod config;
+pub mod connections;
+pub mod disburse;
 pub mod inbound;
 pub mod outbox_admin;
+pub mod reasons;
 pub mod transport;

@@ -3,9 +3,11 @@
 
 pub mod attendance;
 pub mod audit;
+pub mod bank_connections;
 pub mod bank_files;
 pub mod bank_outbox;
 pub mod client_certificates;
+pub mod disbursements;
 pub mod idempotency;
 pub mod local_cluster;
 pub mod organizations;

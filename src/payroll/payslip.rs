@@ -38,7 +38,8 @@ pub fn pay_slip(
         .into_iter()
         .map(|a| (a.id, a.at))
         .collect();
-    let view = line_view(state, &approval_at);
+    let payments = payments(conn, std::slice::from_ref(state))?;
+    let view = line_view(state, &approval_at, &payments);
     let phone = match state.line.worker_id {
         Some(id) => db::payrolls::worker_phone(conn, payroll.project_id, id)?,
         None => None,

@@ -8,10 +8,13 @@ use diesel::PgConnection;
 
 use crate::access::ProjectRole;
 use crate::api::projects::OrgSummary;
+use crate::banking::reasons;
+use crate::db::disbursements::LatestAttempt;
 use crate::db::organizations::Organization;
 use crate::db::payrolls::{LineState, Payroll};
 use crate::db::projects::Project;
 use crate::db::{self};
+use crate::domain::disbursement::AttemptState;
 use crate::domain::{mask, Period};
 use crate::error::AppError;
 use crate::paging::Page;
@@ -115,7 +118,45 @@ pub(crate) fn reason_views(value: &serde_json::Value) -> Vec<ReasonView> {
     serde_json::from_value(value.clone()).unwrap_or_default()
 }
 
-pub(crate) fn line_view(state: &LineState, approvals: &HashMap<i64, DateTime<Utc>>) -> LineView {
+/// The latest disbursement attempt of each of these lines.
+pub(crate) fn payments(
+    conn: &mut PgConnection,
+    states: &[LineState],
+) -> Result<HashMap<i64, LatestAttempt>, AppError> {
+    let ids: Vec<i64> = states
+        .iter()
+        .filter(|s| s.approved.is_some())
+        .map(|s| s.line.id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(db::disbursements::latest_attempts(conn, &ids)?
+        .into_iter()
+        .map(|a| (a.line_id, a))
+        .collect())
+}
+
+/// Where an approved line's money stands, from its latest attempt.
+fn payment_of(latest: Option<&LatestAttempt>) -> (&'static str, Option<String>) {
+    match latest.map(|a| a.state.parse::<AttemptState>()) {
+        None => ("awaiting_disbursement", None),
+        Some(Ok(AttemptState::Settled)) => ("paid", None),
+        Some(Ok(AttemptState::Rejected)) => {
+            let reason = latest.and_then(|a| {
+                reasons::texts(a.reason_code.as_deref(), a.reason_text.as_deref()).map(|r| r.zh)
+            });
+            ("failed", reason)
+        }
+        Some(_) => ("in_flight", None),
+    }
+}
+
+pub(crate) fn line_view(
+    state: &LineState,
+    approvals: &HashMap<i64, DateTime<Utc>>,
+    payments: &HashMap<i64, LatestAttempt>,
+) -> LineView {
     let line = &state.line;
     let accepted = line.status == "accepted";
     let confirmation = match (&state.confirmation, accepted) {
@@ -154,6 +195,11 @@ pub(crate) fn line_view(state: &LineState, approvals: &HashMap<i64, DateTime<Utc
             at: None,
         },
     };
+    let (payment_status, payment_reason) = match (accepted, &state.approved) {
+        (false, _) => ("not_payable", None),
+        (true, None) => ("awaiting_approval", None),
+        (true, Some(_)) => payment_of(payments.get(&line.id)),
+    };
     LineView {
         line: line.line_no,
         status: line.status.clone(),
@@ -169,11 +215,8 @@ pub(crate) fn line_view(state: &LineState, approvals: &HashMap<i64, DateTime<Utc
         net: line.net,
         reasons: reason_views(&line.reasons),
         confirmation,
-        payment_status: match (accepted, &state.approved) {
-            (false, _) => "not_payable",
-            (true, None) => "awaiting_approval",
-            (true, Some(_)) => "awaiting_disbursement",
-        },
+        payment_status,
+        payment_reason,
         approval,
     }
 }
@@ -189,12 +232,13 @@ pub(crate) fn period_view(
     let states = db::payrolls::line_states(conn, &ids)?;
     let approvals = db::payrolls::approvals(conn, &ids)?;
     let approval_at: HashMap<i64, DateTime<Utc>> = approvals.iter().map(|a| (a.id, a.at)).collect();
+    let payments = payments(conn, &states)?;
     let mut lines_by_payroll: HashMap<i64, Vec<LineView>> = HashMap::new();
     for s in &states {
         lines_by_payroll
             .entry(s.line.payroll_id)
             .or_default()
-            .push(line_view(s, &approval_at));
+            .push(line_view(s, &approval_at, &payments));
     }
     let mut orgs = Orgs(HashMap::new());
     let mut payrolls = Vec::with_capacity(chosen.len());

@@ -191,9 +191,13 @@ pub struct LineView {
     pub reasons: Vec<ReasonView>,
     pub confirmation: ConfirmationView,
     pub approval: LineApprovalView,
-    /// `not_payable` (rejected), `awaiting_approval`, or `awaiting_disbursement`
-    /// (approved; disbursement comes with the bank batches).
+    /// `not_payable` (rejected), `awaiting_approval`, `awaiting_disbursement`
+    /// (approved, in no live attempt), `in_flight` (with the bank), `paid`
+    /// (settled), or `failed` (the last attempt was rejected; see `payment_reason`).
     pub payment_status: &'static str,
+    /// Why the last attempt failed, as the bank said (Chinese).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
