@@ -149,6 +149,10 @@ async fn a_round_hands_the_file_to_the_bank_and_marks_the_batch_and_its_lines_se
         lines.len() as i64
     );
 
+    let shown = outbox_admin::for_batches(&mut conn(&app), &[batch.id]).unwrap();
+    assert_eq!(shown.len(), 1);
+    assert_eq!((shown[0].state.as_str(), shown[0].attempts), ("sent", 1));
+
     // Nothing is due any more.
     let again = d.round(&mut conn(&app)).expect("second round");
     assert_eq!(again.handled(), 0);
@@ -534,5 +538,76 @@ fn the_runner_goes_on_after_failing_and_panicking_rounds() {
     assert!(
         calls.load(Ordering::SeqCst) >= 4,
         "rounds ran after a failure and a panic"
+    );
+}
+
+/// Lines of the batch measured below.
+const LARGE_BATCH: i64 = 100_000;
+
+#[actix_web::test]
+#[ignore = "a measurement: cargo test --test bank_dispatch -- --ignored --nocapture"]
+async fn a_batch_of_100_000_lines_is_handed_over_and_marked_sent_in_one_round() {
+    let app = TestApp::new().await;
+    let (w, lines) = approved_world(&app).await;
+    let bank = connect_bank(&app, &w);
+    let batch = released_batch(&app, &w, &bank, &lines[..1]);
+    // 99,999 more attempts for made-up payroll lines (foreign keys off while
+    // they are written), and a real pain.001 of 100,000 lines as the file.
+    let mut payment = bank_adapters::iso20022::generate_payment_batch(LARGE_BATCH as usize, 7);
+    payment.message_id = batch.message_id.clone();
+    let file = bank_adapters::dialect::Dialect::Iso20022 {
+        pain001: bank_adapters::iso20022::Pain001Version::V09,
+    }
+    .write_batch(&payment)
+    .unwrap();
+    let mut c = conn(&app);
+    diesel::sql_query("SET session_replication_role = replica")
+        .execute(&mut c)
+        .unwrap();
+    diesel::sql_query(
+        "INSERT INTO disbursement_lines (batch_id, line_id, seq, end_to_end_id, worker_id, \
+             creditor_name, card_number, amount, state, updated_at) \
+         SELECT $1, 1000000000 + g, g + 1, 'E' || lpad(g::text, 26, '0'), l.worker_id, \
+                l.creditor_name, l.card_number, 100.00, 'reserved', l.updated_at \
+           FROM generate_series(1, $2 - 1) g, \
+                (SELECT * FROM disbursement_lines WHERE batch_id = $1) l",
+    )
+    .bind::<BigInt, _>(batch.id)
+    .bind::<BigInt, _>(LARGE_BATCH)
+    .execute(&mut c)
+    .unwrap();
+    diesel::sql_query("UPDATE disbursement_batches SET file_bytes = $2 WHERE id = $1")
+        .bind::<BigInt, _>(batch.id)
+        .bind::<diesel::sql_types::Bytea, _>(&file)
+        .execute(&mut c)
+        .unwrap();
+    drop(c);
+
+    let started = Instant::now();
+    let round = dispatcher(&app, "test-a", 8)
+        .round(&mut conn(&app))
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(round.sent, 1);
+    let sent = count(
+        &app,
+        &format!(
+            "SELECT count(*) AS n FROM disbursement_lines WHERE batch_id = {} AND state = 'sent'",
+            batch.id
+        ),
+    );
+    let events = count(
+        &app,
+        &format!(
+            "SELECT count(*) AS n FROM disbursement_line_events e JOIN disbursement_lines l ON l.id = e.attempt_id \
+              WHERE l.batch_id = {} AND e.cause = 'dispatch'",
+            batch.id
+        ),
+    );
+    assert_eq!((sent, events), (LARGE_BATCH, LARGE_BATCH));
+    println!(
+        "one round handed over a {:.1} MB pain.001 and marked {LARGE_BATCH} lines sent (with their events) in {:.2} s",
+        file.len() as f64 / 1e6,
+        elapsed.as_secs_f64()
     );
 }

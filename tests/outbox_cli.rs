@@ -268,3 +268,30 @@ async fn serve_runs_the_dispatcher_unless_jobs_are_off() {
         "the attempt names the serving process"
     );
 }
+
+#[test]
+fn job_settings_that_cannot_be_read_are_refused_by_name() {
+    for (name, value, reason) in [
+        (
+            "WAGEBRIDGE_BANK_MAX_ATTEMPTS",
+            "0",
+            "is not a positive number of attempts",
+        ),
+        (
+            "WAGEBRIDGE_BANK_MAX_ATTEMPTS",
+            "many",
+            "is not a positive number of attempts",
+        ),
+        ("WAGEBRIDGE_JOBS", "maybe", "is neither \"on\" nor \"off\""),
+    ] {
+        let out = Command::new(BIN)
+            .args(["outbox", "list"])
+            .env_remove("DATABASE_URL")
+            .env(name, value)
+            .output()
+            .expect("run wagebridge");
+        assert_eq!(out.status.code(), Some(1), "{name}={value}");
+        let err = stderr(&out);
+        assert!(err.contains(name) && err.contains(reason), "{err}");
+    }
+}

@@ -23,6 +23,18 @@ pub fn list(
     Ok(bank_outbox::list(conn, state, limit)?)
 }
 
+/// The outbox entries of these batches, for a disbursement view that shows
+/// whether (and how often) each batch's file was handed over. The caller
+/// has checked the batches are the caller's to see; at most
+/// [`MAX_LIST_LIMIT`] batches at once.
+pub fn for_batches(
+    conn: &mut PgConnection,
+    batch_ids: &[i64],
+) -> Result<Vec<OutboxEntry>, AppError> {
+    let ids = &batch_ids[..batch_ids.len().min(MAX_LIST_LIMIT as usize)];
+    Ok(bank_outbox::for_batches(conn, ids)?)
+}
+
 /// Makes dead entry `id` pending again, due at once, its attempts kept, and
 /// records who did it in the audit trail. An entry that is not dead is
 /// refused: a pending one will be sent anyway, a sent one never again.

@@ -319,6 +319,19 @@ pub fn list(
     Ok(entries)
 }
 
+/// The entries of these batches (at most one each), in batch order.
+pub fn for_batches(
+    conn: &mut PgConnection,
+    batch_ids: &[i64],
+) -> Result<Vec<OutboxEntry>, DbError> {
+    let entries = diesel::sql_query(format!(
+        "SELECT {ENTRY_COLUMNS} WHERE o.batch_id = ANY($1) ORDER BY o.batch_id"
+    ))
+    .bind::<diesel::sql_types::Array<BigInt>, _>(batch_ids)
+    .load(conn)?;
+    Ok(entries)
+}
+
 /// One entry, locked for the caller's transaction.
 pub fn find_for_update(conn: &mut PgConnection, id: i64) -> Result<Option<OutboxEntry>, DbError> {
     let entry = diesel::sql_query(format!(
