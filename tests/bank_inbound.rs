@@ -515,7 +515,7 @@ fn statements_are_checked_for_continuity_per_account() {
 #[test]
 fn a_booked_debit_settles_a_sent_attempt_and_contradicts_a_rejected_one() {
     let mut b = iso_bench();
-    let s = b.batch(10, 2);
+    let s = b.batch(10, 3);
     b.take(pain002(
         "R10",
         &s.message_id,
@@ -528,8 +528,12 @@ fn a_booked_debit_settles_a_sent_attempt_and_contradicts_a_rejected_one() {
         "S10",
         1,
         "20000.00",
-        "10000.00",
-        vec![debit(&s.e2e(1), "5000.00"), debit(&s.e2e(2), "5000.00")],
+        "5001.00",
+        vec![
+            debit(&s.e2e(1), "5000.00"),
+            debit(&s.e2e(2), "5000.00"),
+            debit(&s.e2e(3), "4999.00"),
+        ],
     ));
     assert_eq!(intake.status, "applied");
     assert_eq!(state(&mut b.conn, s.batch_id, 1), "settled");
@@ -682,7 +686,12 @@ fn a_connection_polled_by_another_instance_is_skipped() {
     let pool = b.db.pool();
     let round = wagebridge::jobs::inbound::poll_once(&pool, &b.clock, b.data.path()).unwrap();
     assert_eq!((round.connections_busy, round.connections_polled), (1, 0));
-    drop(other);
+    diesel::sql_query(format!(
+        "SELECT pg_advisory_unlock({}, {})",
+        0x1B0D, b.connection_id
+    ))
+    .execute(&mut other)
+    .unwrap();
     let round = wagebridge::jobs::inbound::poll_once(&pool, &b.clock, b.data.path()).unwrap();
     assert_eq!(round.connections_polled, 1);
     let _ = Decimal::ZERO;

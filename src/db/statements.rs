@@ -155,14 +155,15 @@ pub fn wage_account(
         .optional()
 }
 
-/// Attempts named by these end-to-end ids whose batch went over this
-/// connection: (end-to-end id, attempt id).
+/// An attempt named by an end-to-end id, whose batch went over this connection.
 #[derive(Debug, QueryableByName)]
 pub struct NamedAttempt {
     #[diesel(sql_type = Text)]
     pub end_to_end_id: String,
     #[diesel(sql_type = BigInt)]
     pub batch_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Numeric)]
+    pub amount: Decimal,
 }
 
 pub fn batches_of_attempts(
@@ -171,7 +172,7 @@ pub fn batches_of_attempts(
     end_to_end_ids: &[String],
 ) -> QueryResult<Vec<NamedAttempt>> {
     diesel::sql_query(
-        "SELECT l.end_to_end_id, l.batch_id FROM disbursement_lines l \
+        "SELECT l.end_to_end_id, l.batch_id, l.amount FROM disbursement_lines l \
            JOIN disbursement_batches b ON b.id = l.batch_id \
           WHERE l.end_to_end_id = ANY($1) AND b.connection_id = $2",
     )
