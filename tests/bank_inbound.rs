@@ -697,3 +697,26 @@ fn a_connection_polled_by_another_instance_is_skipped() {
     let _ = Decimal::ZERO;
     let _ = &mut b.conn;
 }
+
+#[test]
+fn a_file_the_transport_refuses_as_too_large_is_listed_as_quarantined() {
+    let mut b = iso_bench();
+    let inbox = b.data.path().join("fx").join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    // Sparse: one byte past the transport's limit without writing 256 MiB.
+    let huge = std::fs::File::create(inbox.join("huge.xml")).unwrap();
+    huge.set_len(bank_adapters::transport::file_exchange::DEFAULT_MAX_FILE_BYTES + 1)
+        .unwrap();
+    drop(huge);
+    let pool = b.db.pool();
+    let round = wagebridge::jobs::inbound::poll_once(&pool, &b.clock, b.data.path()).unwrap();
+    assert_eq!((round.refused, round.files_taken_in), (1, 0), "{round:?}");
+    assert_eq!(
+        b.count("SELECT count(*) AS n FROM bank_files WHERE status = 'quarantined' AND name = 'huge.xml' AND reason LIKE '%refused%' AND size_bytes > 268435456"),
+        1
+    );
+    assert!(
+        inbox.join("refused").join("huge.xml").exists(),
+        "moved aside, kept"
+    );
+}
