@@ -181,7 +181,10 @@ fn the_database_guards_the_same_machine() {
             assert_eq!(allowed, db_should_allow, "{from} → {to}: {result:?}");
             for signal in signals {
                 if next(from, signal) == Transition::To(to) {
-                    assert!(allowed, "next() moves {from} → {to} on {signal:?}; the database refuses");
+                    assert!(
+                        allowed,
+                        "next() moves {from} → {to} on {signal:?}; the database refuses"
+                    );
                 }
             }
         }

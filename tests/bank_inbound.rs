@@ -521,7 +521,7 @@ fn statements_are_checked_for_continuity_per_account() {
 #[test]
 fn a_booked_debit_settles_a_sent_attempt_and_contradicts_a_rejected_one() {
     let mut b = iso_bench();
-    let s = b.batch(10, 2);
+    let s = b.batch(10, 3);
     b.take(pain002(
         "R10",
         &s.message_id,
@@ -534,8 +534,12 @@ fn a_booked_debit_settles_a_sent_attempt_and_contradicts_a_rejected_one() {
         "S10",
         1,
         "20000.00",
-        "10000.00",
-        vec![debit(&s.e2e(1), "5000.00"), debit(&s.e2e(2), "5000.00")],
+        "5001.00",
+        vec![
+            debit(&s.e2e(1), "5000.00"),
+            debit(&s.e2e(2), "5000.00"),
+            debit(&s.e2e(3), "4999.00"),
+        ],
     ));
     assert_eq!(intake.status, "applied");
     assert_eq!(state(&mut b.conn, s.batch_id, 1), "settled");
@@ -688,9 +692,37 @@ fn a_connection_polled_by_another_instance_is_skipped() {
     let pool = b.db.pool();
     let round = wagebridge::jobs::inbound::poll_once(&pool, &b.clock, b.data.path()).unwrap();
     assert_eq!((round.connections_busy, round.connections_polled), (1, 0));
-    drop(other);
+    diesel::sql_query(format!(
+        "SELECT pg_advisory_unlock({}, {})",
+        0x1B0D, b.connection_id
+    ))
+    .execute(&mut other)
+    .unwrap();
     let round = wagebridge::jobs::inbound::poll_once(&pool, &b.clock, b.data.path()).unwrap();
     assert_eq!(round.connections_polled, 1);
     let _ = Decimal::ZERO;
     let _ = &mut b.conn;
+}
+
+#[test]
+fn a_file_the_transport_refuses_as_too_large_is_listed_as_quarantined() {
+    let mut b = iso_bench();
+    let inbox = b.data.path().join("fx").join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    // Sparse: one byte past the transport's limit without writing 256 MiB.
+    let huge = std::fs::File::create(inbox.join("huge.xml")).unwrap();
+    huge.set_len(bank_adapters::transport::file_exchange::DEFAULT_MAX_FILE_BYTES + 1)
+        .unwrap();
+    drop(huge);
+    let pool = b.db.pool();
+    let round = wagebridge::jobs::inbound::poll_once(&pool, &b.clock, b.data.path()).unwrap();
+    assert_eq!((round.refused, round.files_taken_in), (1, 0), "{round:?}");
+    assert_eq!(
+        b.count("SELECT count(*) AS n FROM bank_files WHERE status = 'quarantined' AND name = 'huge.xml' AND reason LIKE '%refused%' AND size_bytes > 268435456"),
+        1
+    );
+    assert!(
+        inbox.join("refused").join("huge.xml").exists(),
+        "moved aside, kept"
+    );
 }

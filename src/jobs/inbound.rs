@@ -113,13 +113,14 @@ fn poll_connection(
         record_refused(conn, clock, &connection, refused)?;
         round.refused += 1;
     }
-    for file in receipt.files {
+    for mut file in receipt.files {
+        // Confirming needs the name and hash only: the bytes move on.
         let arrival = Arrival {
             connection_id: Some(connection_id),
             bank_id: None,
             channel: Channel::Transport,
             name: Some(file.name.clone()),
-            bytes: file.bytes.clone(),
+            bytes: std::mem::take(&mut file.bytes),
         };
         let intake = take_in(conn, clock, data_dir, arrival)?;
         round.files_taken_in += 1;

@@ -86,16 +86,17 @@ pub fn take_in(
 ) -> Result<Intake, AppError> {
     let (sha, _) = raw::keep(data_dir, &arrival.bytes)?;
     let now = clock.now();
-    conn.transaction(|conn| record_and_apply(conn, now, &sha, &arrival))
+    // The bytes move down to the reader: a big statement is not copied.
+    conn.transaction(move |conn| record_and_apply(conn, now, &sha, arrival))
 }
 
 fn record_and_apply(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
     sha: &str,
-    arrival: &Arrival,
+    mut arrival: Arrival,
 ) -> Result<Intake, AppError> {
-    let connection = find_connection(conn, arrival)?;
+    let connection = find_connection(conn, &arrival)?;
     let bank_id = connection.as_ref().map(|c| c.bank_id).or(arrival.bank_id);
     let new = NewBankFile {
         sha256: sha,
@@ -140,7 +141,7 @@ fn record_and_apply(
         now,
         file_id,
         connection.as_ref(),
-        &arrival.bytes,
+        std::mem::take(&mut arrival.bytes),
         &mut findings,
     );
     let (kind, reason) = match read {
@@ -206,10 +207,10 @@ fn read_and_apply(
     now: DateTime<Utc>,
     file_id: i64,
     connection: Option<&ConnectionRow>,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     findings: &mut Vec<Finding>,
 ) -> Result<String, Quarantine> {
-    let detected = detect(bytes).map_err(|e| {
+    let detected = detect(&bytes).map_err(|e| {
         Quarantine::new(
             None,
             format!("无法识别文件格式 (cannot tell the file's format): {e}"),
@@ -300,7 +301,7 @@ fn apply_detected(
     connection_id: i64,
     (dialect, options): (Dialect, &ReadOptions),
     detected: &Detected,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     findings: &mut Vec<Finding>,
 ) -> Result<(), ApplyError> {
     let dialect_kind = dialect.kind();
@@ -308,7 +309,7 @@ fn apply_detected(
     match detected.kind {
         MessageKind::StatusReport => {
             let report = codec
-                .decode_status_with(bytes.to_vec(), options)
+                .decode_status_with(bytes, options)
                 .map_err(|e| ApplyError::Quarantine(unreadable(&e)))?;
             match status::apply_report(
                 conn,
@@ -325,7 +326,7 @@ fn apply_detected(
         }
         MessageKind::Statement => {
             let read = codec
-                .decode_statements_with(bytes.to_vec(), options)
+                .decode_statements_with(bytes, options)
                 .map_err(|e| ApplyError::Quarantine(unreadable(&e)))?;
             statements::store_all(conn, now, file_id, connection_id, read, findings)?;
             Ok(())

@@ -2,10 +2,11 @@
 //! statement with its continuity against the one before, its entries with
 //! one COPY, and the debits of our attempts linked to them by end-to-end id.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
+use rust_decimal::Decimal;
 
 use bank_adapters::model::{
     Direction, Entry, EntryStatus, Statement, StatementKind, TransactionDetail,
@@ -290,10 +291,11 @@ fn entry_row(
     })
 }
 
-fn booked_debits(rows: &[NewEntry]) -> Vec<String> {
+/// Booked debits that name an end-to-end id, with their amounts.
+fn booked_debits(rows: &[NewEntry]) -> HashMap<String, Decimal> {
     rows.iter()
         .filter(|r| r.direction == "debit" && r.status == "booked" && !r.reversal)
-        .filter_map(|r| r.end_to_end_id.clone())
+        .filter_map(|r| r.end_to_end_id.clone().map(|id| (id, r.amount)))
         .collect()
 }
 
@@ -310,14 +312,29 @@ fn link_debits(
     now: DateTime<Utc>,
     file_id: i64,
     connection_id: i64,
-    debits: Vec<String>,
+    debits: HashMap<String, Decimal>,
     findings: &mut Vec<Finding>,
 ) -> Result<(), AppError> {
     if debits.is_empty() {
         return Ok(());
     }
+    let ids: Vec<String> = debits.keys().cloned().collect();
     let mut by_batch: BTreeMap<i64, Vec<LineSignal>> = BTreeMap::new();
-    for named in db::batches_of_attempts(conn, connection_id, &debits)? {
+    for named in db::batches_of_attempts(conn, connection_id, &ids)? {
+        let booked = debits.get(&named.end_to_end_id).copied();
+        if booked != Some(named.amount) {
+            // Not what we asked the bank to pay: for a person, not for the state machine.
+            findings.push(Finding::new(
+                "AMOUNT_MISMATCH",
+                format!(
+                    "{}: 借记 {} 与付款金额 {} 不符，未更改 (the debit differs from the attempt's amount; nothing changed)",
+                    named.end_to_end_id,
+                    booked.unwrap_or_default(),
+                    named.amount
+                ),
+            ));
+            continue;
+        }
         by_batch
             .entry(named.batch_id)
             .or_default()
