@@ -275,11 +275,13 @@ async fn a_batch_the_balance_does_not_cover_is_held_until_a_statement_covers_it(
     let account_id = count(&app, "SELECT id AS n FROM wage_accounts");
     let mut conn = app.pool.get().unwrap();
     let released =
-        wagebridge::banking::disburse::release_covered(&mut conn, &app.clock, account_id).unwrap();
+        wagebridge::banking::disburse::release_covered(&mut conn, app.clock.now(), account_id)
+            .unwrap();
     assert!(released.is_empty());
     statement(&app, "30000.00", "2026-11-19");
     let released =
-        wagebridge::banking::disburse::release_covered(&mut conn, &app.clock, account_id).unwrap();
+        wagebridge::banking::disburse::release_covered(&mut conn, app.clock.now(), account_id)
+            .unwrap();
     assert_eq!(released, vec![b["id"].as_i64().unwrap()]);
     let one = app
         .get(

@@ -48,6 +48,17 @@ pub struct NewAttendance<'a> {
 }
 
 /// Records one worker's day on a project: the latest record wins, the earlier one is kept.
+/// Serialises attendance uploads of one project until the end of the
+/// transaction: two devices posting the same days at once must see each
+/// other's records (the second is then a no-op or a replacement), not race
+/// to the live-record unique index.
+pub fn lock_project(conn: &mut PgConnection, project_id: i64) -> Result<(), DbError> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind::<diesel::sql_types::Text, _>(format!("attendance:{project_id}"))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn record(conn: &mut PgConnection, new: &NewAttendance) -> Result<Recorded, DbError> {
     let NewAttendance {
         project_id,

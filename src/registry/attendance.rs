@@ -77,6 +77,7 @@ pub fn record(
     let mut report = ReportBuilder::for_table(&table);
     let mut seen: HashSet<(String, NaiveDate)> = HashSet::new();
     conn.transaction(|conn| {
+        db::attendance::lock_project(conn, write.project.id)?;
         for row in &table.rows {
             let parsed = match parse_row(row, write.today) {
                 Ok(p) => p,

@@ -17,7 +17,6 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::clock::Clock;
 use crate::db::{self, disbursements};
 use crate::error::AppError;
 
@@ -128,14 +127,13 @@ pub fn figures(
 /// released. Called after a statement is stored.
 pub fn release_covered(
     conn: &mut PgConnection,
-    clock: &Clock,
+    now: DateTime<Utc>,
     wage_account_id: i64,
 ) -> Result<Vec<i64>, AppError> {
     conn.transaction(|conn| {
         if disbursements::lock_wage_account_by_id(conn, wage_account_id)?.is_none() {
             return Ok(Vec::new());
         }
-        let now = clock.now();
         let mut released = Vec::new();
         for batch in disbursements::held_batches(conn, wage_account_id)? {
             let figures = figures(conn, wage_account_id, Some(batch.id), batch.amount)?;

@@ -157,8 +157,12 @@ fn store_one(
         ));
     }
     link_debits(conn, now, file_id, connection_id, debits, findings)?;
-    if wage_account_id.is_some() {
-        // LEAD: call release_covered here
+    if let Some(account) = wage_account_id {
+        // The statement may show the money a held batch was waiting for.
+        let released = crate::banking::disburse::release_covered(conn, now, account)?;
+        if !released.is_empty() {
+            tracing::info!(wage_account_id = account, batches = ?released, "held batches released by a statement");
+        }
     }
     Ok(())
 }
