@@ -268,8 +268,8 @@ async fn a_batch_the_balance_does_not_cover_is_held_until_a_statement_covers_it(
     assert_eq!(b["hold_reason"], "INSUFFICIENT_BALANCE");
     assert_eq!(
         b["hold_figures"],
-        json!({"last_booked_balance": "20000.00", "as_of": "2026-11-18", "credits_since": "0",
-               "debits_since": "0", "reserved": "0", "available": "20000.00", "needed": "27500.00"})
+        json!({"last_booked_balance": "20000.00", "as_of": "2026-11-18", "credits_since": "0.00",
+               "debits_since": "0.00", "reserved": "0.00", "available": "20000.00", "needed": "27500.00"})
     );
     assert_eq!(b["outbox"]["state"], "held");
     let account_id = count(&app, "SELECT id AS n FROM wage_accounts");
@@ -311,7 +311,7 @@ async fn the_contractor_releases_a_held_batch_by_hand_once() {
     let (w, _bank, _dir) = approved_world(&app).await;
     let b = disburse(&app, &w.contractor.key, &w).await.json();
     assert_eq!(b["status"], "held");
-    assert_eq!(b["hold_figures"]["available"], "0");
+    assert_eq!(b["hold_figures"]["available"], "0.00");
     let path = project_path(&w, &format!("/disbursements/{}/release", b["id"]));
     let post = |key: String| {
         let path = path.clone();

@@ -111,14 +111,20 @@ pub fn figures(
     let last = raw.last_booked_balance.unwrap_or(Decimal::ZERO);
     let available = last + raw.credits_since - raw.debits_since - raw.reserved;
     Ok(Figures {
-        last_booked_balance: last,
+        last_booked_balance: money(last),
         as_of: raw.as_of,
-        credits_since: raw.credits_since,
-        debits_since: raw.debits_since,
-        reserved: raw.reserved,
-        available,
-        needed,
+        credits_since: money(raw.credits_since),
+        debits_since: money(raw.debits_since),
+        reserved: money(raw.reserved),
+        available: money(available),
+        needed: money(needed),
     })
+}
+
+/// Two decimals, as every amount is shown: the SQL's `coalesce(…, 0)` is a bare `0`.
+fn money(mut amount: Decimal) -> Decimal {
+    amount.rescale(2);
+    amount
 }
 
 /// Releases (held → released, outbox held → pending, an event each) every
