@@ -206,7 +206,9 @@ fn bank_file(command: BankFileCommand, settings: &Settings) -> anyhow::Result<()
             json,
         } => {
             let page = wagebridge::paging::PageQuery { limit, cursor }.page()?;
-            let pool = Database::open(settings)?.migrated_pool(1)?;
+            // Kept until the end: dropping it stops a private cluster.
+            let database = Database::open(settings)?;
+            let pool = database.migrated_pool(1)?;
             let mut conn = pool.get()?;
             let text = wagebridge::banking::inbound::list::print_list(
                 &mut conn,

@@ -415,3 +415,19 @@ fn serve_reads_uploads_with_the_row_limit_it_is_configured_with() {
     assert_eq!((s, r["accepted"].clone()), (200, json!(3)), "{r}");
     served.stop();
 }
+
+/// A command that needs the database and finds no service running starts the private cluster
+/// itself and keeps it until it is done (`bank-file list` once dropped it at once, then timed out).
+#[test]
+fn bank_file_list_runs_on_its_own_private_cluster() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().display().to_string();
+    let env = [("WAGEBRIDGE_DATA_DIR", data_dir.as_str())];
+    let out = ok(wagebridge(
+        &env,
+        &["bank-file", "list", "--status", "quarantined"],
+    ));
+    assert!(out.starts_with("id\tstatus\tkind"), "{out}");
+    let pid_file = Path::new(&data_dir).join("postgres/pgdata/postmaster.pid");
+    assert!(!pid_file.exists(), "the cluster stopped with the command");
+}
