@@ -1,0 +1,1 @@
+CREATE INDEX disbursement_lines_batch_idx ON disbursement_lines (batch_id, seq);
