@@ -13,19 +13,22 @@
 //! time goes is printed too: the candidates query and the file writer
 //! timed on their own.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 
+use support::{database, uscc};
 use wagebridge::access::OrgKind;
 use wagebridge::api::organizations::OrganizationInput;
 use wagebridge::banking::config::TransportConfig;
 use wagebridge::banking::connections;
 use wagebridge::banking::disburse::create::{self, Request};
 use wagebridge::clock::Clock;
-use wagebridge::db::{self, local_cluster::LocalCluster, projects::NewProject};
+use wagebridge::db::{self, projects::NewProject};
 use wagebridge::domain::Period;
 
 const RUNS: usize = 3;
@@ -34,64 +37,6 @@ const BENCH_NOW: &str = "2026-11-20T10:00:00+08:00";
 fn clock() -> Clock {
     let now = chrono::DateTime::parse_from_rfc3339(BENCH_NOW).expect("BENCH_NOW is RFC 3339");
     Clock::simulated(now.with_timezone(&chrono::Utc))
-}
-
-fn uscc(n: u32) -> String {
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const WEIGHTS: [u32; 17] = [
-        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-    ];
-    let body = format!("91420100{:09}", 100_000_000 + n);
-    let sum: u32 = body
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(b, w)| ALPHABET.iter().position(|&a| a == b).unwrap_or(0) as u32 * w)
-        .sum();
-    let check = ALPHABET[((31 - sum % 31) % 31) as usize] as char;
-    format!("{body}{check}")
-}
-
-struct Database {
-    url: String,
-    _cluster: Option<LocalCluster>,
-    dir: Option<std::path::PathBuf>,
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        self._cluster.take();
-        if let Some(dir) = &self.dir {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
-fn database() -> Database {
-    let name = format!("wb_bench_{}", uuid::Uuid::new_v4().simple());
-    let (admin_url, cluster, dir) =
-        match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-            Some(url) => (url, None, None),
-            None => {
-                let dir = std::env::temp_dir()
-                    .join(format!("wagebridge-bench-pg-{}", std::process::id()));
-                let cluster =
-                    LocalCluster::start(&dir).expect("start a private PostgreSQL cluster");
-                (cluster.url("postgres"), Some(cluster), Some(dir))
-            }
-        };
-    let mut admin = PgConnection::establish(&admin_url).expect("connect");
-    diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
-        .execute(&mut admin)
-        .expect("create database");
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_owned())
-        .unwrap_or(admin_url);
-    Database {
-        url: format!("{base}/{name}"),
-        _cluster: cluster,
-        dir,
-    }
 }
 
 fn run(conn: &mut PgConnection, sql: &str) {
@@ -203,7 +148,7 @@ fn main() {
                 .unwrap_or_else(|_| "wagebridge::banking=debug".into()),
         )
         .init();
-    let database = database();
+    let database = database("bench");
     let mut conn = PgConnection::establish(&database.url).expect("connect");
     db::run_migrations(&mut conn).expect("migrate");
     let exchange = tempfile::tempdir().expect("exchange dir");

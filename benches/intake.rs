@@ -17,6 +17,8 @@
 #[path = "../tests/bank_seed/mod.rs"]
 mod bank_seed;
 
+mod support;
+
 use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
@@ -25,52 +27,10 @@ use serde_json::json;
 
 use bank_adapters::iso20022::{self, Pain002Version};
 use bank_adapters::model::{LineStatus, PaymentStatus, StatusReport};
+use support::database;
 use wagebridge::banking::inbound::{take_in, Arrival, Channel};
 use wagebridge::clock::Clock;
-use wagebridge::db::{self, local_cluster::LocalCluster};
-
-struct Database {
-    url: String,
-    _cluster: Option<LocalCluster>,
-    dir: Option<std::path::PathBuf>,
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        self._cluster.take();
-        if let Some(dir) = &self.dir {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
-fn database() -> Database {
-    let name = format!("wb_intake_{}", uuid::Uuid::new_v4().simple());
-    let (admin_url, cluster, dir) =
-        match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-            Some(url) => (url, None, None),
-            None => {
-                let dir = std::env::temp_dir()
-                    .join(format!("wagebridge-intake-pg-{}", std::process::id()));
-                let cluster =
-                    LocalCluster::start(&dir).expect("start a private PostgreSQL cluster");
-                (cluster.url("postgres"), Some(cluster), Some(dir))
-            }
-        };
-    let mut admin = PgConnection::establish(&admin_url).expect("connect");
-    diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
-        .execute(&mut admin)
-        .expect("create database");
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_owned())
-        .unwrap_or(admin_url);
-    Database {
-        url: format!("{base}/{name}"),
-        _cluster: cluster,
-        dir,
-    }
-}
+use wagebridge::db;
 
 fn size(var: &str, default: usize) -> usize {
     std::env::var(var)
@@ -82,7 +42,7 @@ fn size(var: &str, default: usize) -> usize {
 fn main() {
     let lines = size("INTAKE_BENCH_LINES", 100_000);
     let entries = size("INTAKE_BENCH_ENTRIES", 1_000_000);
-    let database = database();
+    let database = database("intake");
     let mut conn = PgConnection::establish(&database.url).expect("connect");
     db::run_migrations(&mut conn).expect("migrations");
     let data = tempfile::tempdir().expect("data dir");

@@ -13,6 +13,8 @@
 //! 22 days of attendance each) is not timed; each size is submitted three
 //! times (three revisions) and every run is printed.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use actix_web::{test, web, App};
@@ -21,11 +23,12 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
+use support::{database, uscc};
 use wagebridge::access::OrgKind;
 use wagebridge::api::organizations::OrganizationInput;
 use wagebridge::api::{self, AppState};
 use wagebridge::clock::Clock;
-use wagebridge::db::{self, local_cluster::LocalCluster, projects::NewProject};
+use wagebridge::db::{self, projects::NewProject};
 use wagebridge::domain::{BankCard, ResidentId};
 
 const RUNS: usize = 3;
@@ -37,21 +40,6 @@ const BENCH_NOW: &str = "2026-11-20T10:00:00+08:00";
 fn clock() -> Clock {
     let now = chrono::DateTime::parse_from_rfc3339(BENCH_NOW).expect("BENCH_NOW is RFC 3339");
     Clock::simulated(now.with_timezone(&chrono::Utc))
-}
-
-fn uscc(n: u32) -> String {
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const WEIGHTS: [u32; 17] = [
-        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-    ];
-    let body = format!("91420100{:09}", 100_000_000 + n);
-    let sum: u32 = body
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(b, w)| ALPHABET.iter().position(|&a| a == b).unwrap_or(0) as u32 * w)
-        .sum();
-    let check = ALPHABET[((31 - sum % 31) % 31) as usize] as char;
-    format!("{body}{check}")
 }
 
 /// The i-th worker's ID number: distinct birth dates from 1970, 1,000 per day.
@@ -67,49 +55,6 @@ fn card(i: u32) -> String {
     let body = format!("622202{i:09}");
     let check = BankCard::check_digit(&body).unwrap();
     format!("{body}{check}")
-}
-
-struct Database {
-    url: String,
-    _cluster: Option<LocalCluster>,
-    dir: Option<std::path::PathBuf>,
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        self._cluster.take();
-        if let Some(dir) = &self.dir {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
-fn database() -> Database {
-    let name = format!("wb_bench_{}", uuid::Uuid::new_v4().simple());
-    let (admin_url, cluster, dir) =
-        match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-            Some(url) => (url, None, None),
-            None => {
-                let dir = std::env::temp_dir()
-                    .join(format!("wagebridge-bench-pg-{}", std::process::id()));
-                let cluster =
-                    LocalCluster::start(&dir).expect("start a private PostgreSQL cluster");
-                (cluster.url("postgres"), Some(cluster), Some(dir))
-            }
-        };
-    let mut admin = PgConnection::establish(&admin_url).expect("connect");
-    diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
-        .execute(&mut admin)
-        .expect("create database");
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_owned())
-        .unwrap_or(admin_url);
-    Database {
-        url: format!("{base}/{name}"),
-        _cluster: cluster,
-        dir,
-    }
 }
 
 /// A project with `n` workers of one subcontractor, each with 22 days of
@@ -218,7 +163,7 @@ fn main() {
         .ok()
         .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![10_000, 100_000]);
-    let database = database();
+    let database = database("bench");
     let mut conn = PgConnection::establish(&database.url).expect("connect to the bench database");
     db::run_migrations(&mut conn).expect("migrate");
     let pool = db::pool(&database.url, 4).expect("pool");
