@@ -3,6 +3,7 @@
 //! - [`domain`]: pure types and rules (identifiers, money, periods), no I/O.
 //! - [`clock`]: the business clock, real or simulated.
 //! - [`access`]: who may see and change what.
+//! - [`idempotent`]: the life of one Idempotency-Key in a use case.
 //! - [`error`]: the use-case error and every problem code the API answers.
 //! - [`db`]: PostgreSQL through diesel; the database guards the invariants.
 //! - [`registry`]: registry use cases: organisations, projects, wage accounts, roster, attendance.
@@ -23,6 +24,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod idempotent;
 pub mod jobs;
 pub mod notify;
 pub mod paging;

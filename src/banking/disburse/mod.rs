@@ -14,15 +14,14 @@ pub mod read;
 pub mod release;
 pub mod views;
 
-use diesel::connection::TransactionManager;
-use diesel::{Connection as _, PgConnection};
+use diesel::Connection as _;
 
 pub use balance::release_covered;
 
 use crate::access::ProjectRole;
 use crate::db::{idempotency, PgPool};
-use crate::error::{AppError, ErrorCode, Problem};
-use crate::payroll::submit::IdempotencyKey;
+use crate::error::{AppError, Problem};
+use crate::idempotent::{self, IdempotencyKey};
 
 /// Only the project's general contractor pays its workers (总包代发).
 pub fn may_disburse(role: ProjectRole) -> bool {
@@ -53,29 +52,11 @@ pub fn disburse(
         return create::create(&mut conn, req).map(Outcome::Created);
     };
     let org = req.caller.id;
-    let hash = idempotency::request_hash(&[
-        key.method.as_bytes(),
-        key.path.as_bytes(),
-        key.query.as_bytes(),
-    ]);
-    match idempotency::claim(&mut conn, org, &key.key, &hash, req.now)? {
-        idempotency::Claim::Fresh => {}
-        idempotency::Claim::Replay { status, body } => {
-            return Ok(Outcome::Replayed { status, body })
-        }
-        idempotency::Claim::Mismatch => {
-            return Err(AppError::field(
-                "Idempotency-Key",
-                ErrorCode::IdempotencyKeyReused,
-                "该 Idempotency-Key 已用于另一请求 (used for a different request); 新请求请用新键",
-            ))
-        }
-        idempotency::Claim::Running => {
-            return Err(AppError::new(
-                ErrorCode::IdempotencyKeyInUse,
-                "使用该 Idempotency-Key 的请求仍在处理 (still running); 请稍后重试",
-            ))
-        }
+    let hash = key.request_hash(&[]);
+    if let idempotent::Start::Replay { status, body } =
+        idempotent::start(&mut conn, org, key, &hash, req.now)?
+    {
+        return Ok(Outcome::Replayed { status, body });
     }
     let now = req.now;
     let result = conn.transaction(|conn| {
@@ -85,39 +66,6 @@ pub fn disburse(
             )?)
         })
     });
-    settle(&mut conn, org, key, now, &result, render_refusal);
+    idempotent::finish(&mut conn, org, key, now, &result, render_refusal);
     result.map(Outcome::Created)
-}
-
-/// After the work: a refusal is recorded as the key's answer; a failure on
-/// our side gives the key up; then the key's lock is released.
-fn settle(
-    conn: &mut PgConnection,
-    org: i64,
-    key: &IdempotencyKey,
-    now: chrono::DateTime<chrono::Utc>,
-    result: &Result<serde_json::Value, AppError>,
-    render_refusal: fn(&Problem) -> serde_json::Value,
-) {
-    let recorded = match result {
-        Ok(_) => Ok(()),
-        Err(AppError::Problem(p)) if p.status < 500 => {
-            idempotency::complete(conn, org, &key.key, p.status, &render_refusal(p), now)
-        }
-        Err(_) => idempotency::release(conn, org, &key.key),
-    };
-    if let Err(e) = recorded {
-        tracing::error!(error = %e, "recording the idempotent answer");
-    }
-    match idempotency::unlock(conn, org, &key.key) {
-        Ok(true) => {}
-        Ok(false) => tracing::error!("an idempotency key's lock was not held at the end"),
-        Err(e) => {
-            tracing::error!(error = %e, "releasing an idempotency key's lock");
-            // An open transaction makes the pool close this connection rather
-            // than reuse it with the lock still held.
-            let _ =
-                <PgConnection as diesel::Connection>::TransactionManager::begin_transaction(conn);
-        }
-    }
 }

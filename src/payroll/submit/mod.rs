@@ -15,14 +15,14 @@ pub(crate) use parse::parse_period;
 mod store;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::connection::TransactionManager;
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 
 use crate::access::ProjectRole;
 use crate::db::organizations::Organization;
 use crate::db::projects::Project;
-use crate::db::{idempotency, PgPool};
-use crate::error::{AppError, ErrorCode, Problem};
+use crate::db::PgPool;
+use crate::error::{AppError, Problem};
+use crate::idempotent;
 
 pub use parse::{Body, SubmitPayroll};
 
@@ -32,15 +32,7 @@ pub(crate) fn may_submit(role: ProjectRole) -> bool {
     role.can_write_workers()
 }
 
-/// An `Idempotency-Key` and the parts of the request that make it the same
-/// request (with the body's media type and bytes).
-#[derive(Debug, Clone)]
-pub struct IdempotencyKey {
-    pub key: String,
-    pub method: String,
-    pub path: String,
-    pub query: String,
-}
+pub use crate::idempotent::IdempotencyKey;
 
 /// Everything a submission needs, as the handler extracted it.
 pub struct SubmitInput {
@@ -104,70 +96,15 @@ fn submit_keyed(
     input: &SubmitInput,
 ) -> Result<Outcome, AppError> {
     let org = input.caller.id;
-    let hash = idempotency::request_hash(&[
-        key.method.as_bytes(),
-        key.path.as_bytes(),
-        key.query.as_bytes(),
-        input.body.media_type.as_bytes(),
-        &input.body.bytes,
-    ]);
-    match idempotency::claim(conn, org, &key.key, &hash, input.now)? {
-        idempotency::Claim::Fresh => {}
-        idempotency::Claim::Replay { status, body } => {
-            return Ok(Outcome::Replayed { status, body })
-        }
-        idempotency::Claim::Mismatch => {
-            return Err(AppError::field(
-                "Idempotency-Key",
-                ErrorCode::IdempotencyKeyReused,
-                "this Idempotency-Key was used for a different request; use a new key for a new request",
-            ))
-        }
-        idempotency::Claim::Running => {
-            return Err(AppError::new(
-                ErrorCode::IdempotencyKeyInUse,
-                "a request with this Idempotency-Key is still being processed; retry shortly",
-            ))
-        }
+    let hash = key.request_hash(&[input.body.media_type.as_bytes(), &input.body.bytes]);
+    if let idempotent::Start::Replay { status, body } =
+        idempotent::start(conn, org, key, &hash, input.now)?
+    {
+        return Ok(Outcome::Replayed { status, body });
     }
     let result = parse::read(&input.body, input.today).and_then(|parsed| {
         store::store_submission(conn, &submitter(input, Some(&key.key)), parsed)
     });
-    settle(conn, org, key, input, &result);
+    idempotent::finish(conn, org, key, input.now, &result, input.render_refusal);
     result.map(Outcome::Created)
-}
-
-/// After the work: a refusal is recorded as the key's answer (a success was
-/// recorded with the payroll, in its transaction); a failure on our side
-/// gives the key up so a retry runs afresh. Then the lock is released. If the
-/// database is gone, so is the session and with it the lock: the key stays
-/// `running` only until a retry finds its lock free.
-fn settle(
-    conn: &mut PgConnection,
-    org: i64,
-    key: &IdempotencyKey,
-    input: &SubmitInput,
-    result: &Result<serde_json::Value, AppError>,
-) {
-    let recorded = match result {
-        Ok(_) => Ok(()),
-        Err(AppError::Problem(p)) if p.status < 500 => {
-            let body = (input.render_refusal)(p);
-            idempotency::complete(conn, org, &key.key, p.status, &body, input.now)
-        }
-        Err(_) => idempotency::release(conn, org, &key.key),
-    };
-    if let Err(e) = recorded {
-        tracing::error!(error = %e, "recording the idempotent answer");
-    }
-    match idempotency::unlock(conn, org, &key.key) {
-        Ok(true) => {}
-        Ok(false) => tracing::error!("an idempotency key's lock was not held at the end"),
-        Err(e) => {
-            tracing::error!(error = %e, "releasing an idempotency key's lock");
-            // A pooled connection would keep the lock and block the key: an
-            // open transaction makes the pool close it instead of reusing it.
-            let _ = <PgConnection as Connection>::TransactionManager::begin_transaction(conn);
-        }
-    }
 }
